@@ -43,13 +43,21 @@ class Diagnostic:
 
 
 def error(
-    summary: str, location: Location | None = None, field: str = "", hint: str = "", detail: str = ""
+    summary: str,
+    location: Location | None = None,
+    field: str = "",
+    hint: str = "",
+    detail: str = "",
 ) -> Diagnostic:
     return Diagnostic("error", summary, location, field, hint, detail)
 
 
 def warning(
-    summary: str, location: Location | None = None, field: str = "", hint: str = "", detail: str = ""
+    summary: str,
+    location: Location | None = None,
+    field: str = "",
+    hint: str = "",
+    detail: str = "",
 ) -> Diagnostic:
     return Diagnostic("warning", summary, location, field, hint, detail)
 

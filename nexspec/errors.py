@@ -55,7 +55,7 @@ class SpecError(NexspecError):
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         count = sum(1 for d in self.diagnostics if d.severity == "error")
-        super().__init__(f"{count} error(s) in the specs; run `nexspec validate` for details")
+        super().__init__(f"{count} error(s) in the specs")
 
 
 class TemplateError(NexspecError):
@@ -82,8 +82,11 @@ class ApiError(NexspecError):
     """The API answered with an error status.
 
     Carries what a user needs to report it: the request, the status, the
-    server's own message and its ``X-Request-Id``.
+    server's own message and its ``X-Request-Id``. ``outcome_unknown`` is set when a
+    request that creates something may or may not have taken effect.
     """
+
+    outcome_unknown = False
 
     def __init__(
         self,

@@ -132,9 +132,7 @@ class TemplateInfo:
             project=str(data.get("project", "")),
             lottie=data.get("lottie"),
             notes=tuple(data.get("notes", ())),
-            controls=tuple(
-                Control(str(c["name"]), ControlKind(c["kind"])) for c in data.get("controls", ())
-            ),
+            controls=tuple(Control(str(c["name"]), ControlKind(c["kind"])) for c in data.get("controls", ())),
             compositions=tuple(_composition_from_json(c) for c in data.get("compositions", ())),
         )
 

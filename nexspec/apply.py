@@ -1,0 +1,655 @@
+"""Executing a plan: upload changed templates, submit changed jobs, track them to the end.
+
+``apply_plan`` does what the ``Plan`` says and nothing else (there is no dry-run branch:
+a dry run is ``plan``). The lock is written atomically after every step that changes
+remote state, and an intent is recorded *before* each job creation, so that an apply
+killed at any point loses nothing and a re-run never renders a job twice: a submission
+whose outcome is unknown is looked up by its idempotency tag before it is sent again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from nexspec.client import ApiClient, BatchItem, CreatedJob, UploadInfo
+from nexspec.errors import ApiError, Interrupted, JobsFailed, StalePlanError
+from nexspec.jobs import bind
+from nexspec.lock import TERMINAL, BackendLock, JobEntry, JobStatus, Lock, TemplateEntry, job_status
+from nexspec.lockfile import write_lock
+from nexspec.pack import pack_template
+from nexspec.payload import JsonObject, JsonValue
+from nexspec.plan import (
+    SUBMITTING_ACTIONS,
+    UPLOADING_ACTIONS,
+    JobAction,
+    JobChange,
+    Plan,
+    RemoteJob,
+    TemplateAction,
+    TemplateChange,
+)
+from nexspec.protocol import IDEMPOTENCY_TAG_PREFIX, MAX_BATCH_JOBS
+from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, wait_rounds
+
+TEMPLATE_POLL_TIMEOUT = 15 * 60.0
+MAX_RESUBMISSIONS = 3
+
+
+class EventKind(StrEnum):
+    TEMPLATE = "template"
+    SUBMITTED = "submitted"
+    STATUS = "status"
+    FINISHED = "finished"
+    FAILED = "failed"
+    DOWNLOADED = "downloaded"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened during an apply, for the progress display."""
+
+    kind: EventKind
+    name: str = ""
+    status: str = ""
+    progress: float | None = None
+    message: str = ""
+    output_url: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateTarget:
+    name: str
+    path: Path
+    kind: str
+    display_name: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobTarget:
+    """A job ready to submit: ``payload`` still names templates (see ``nexspec.jobs.bind``)."""
+
+    name: str
+    template: str
+    payload: JsonObject
+    fingerprint: str
+    inputs: Mapping[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    templates: Mapping[str, TemplateTarget]
+    jobs: Mapping[str, JobTarget]
+    file_url: Callable[[str], str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    parallelism: int = 8
+    batch_threshold: int = 16
+    wait: bool = True
+    timeout: float | None = None
+    download: Callable[[str, str], str | None] | None = None  # (job name, url) -> saved path
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    template_poll: PollPolicy = field(default_factory=lambda: PollPolicy(initial=0.25, maximum=2.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    name: str
+    error: str
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    lock: Lock
+    finished: tuple[str, ...] = ()
+    failed: tuple[Failure, ...] = ()
+    running: tuple[str, ...] = ()
+    submitted: int = 0
+    uploaded: int = 0
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.running
+
+
+@dataclass
+class _State:
+    lock: Lock
+    backend: BackendLock
+    failures: dict[str, Failure] = field(default_factory=dict)
+    submitted: int = 0
+    uploaded: int = 0
+
+
+class Applier:
+    """Carries out one plan against one backend, recording every step in the lock."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        target: Target,
+        client: ApiClient,
+        *,
+        lock: Lock,
+        lock_path: Path,
+        work_dir: Path,
+        project_root: Path,
+        options: ApplyOptions = ApplyOptions(),
+        emit: Callable[[Event], None] = lambda event: None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.plan = plan
+        self.target = target
+        self.client = client
+        self.lock_path = lock_path
+        self.work_dir = work_dir
+        self.project_root = project_root
+        self.options = options
+        self.emit = emit
+        self.sleep = sleep
+        self.clock = clock
+        self.state = _State(lock, lock.backend(plan.backend))
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _save(self) -> None:
+        self.state.lock = self.state.lock.with_backend(self.plan.backend, self.state.backend)
+        write_lock(self.lock_path, self.state.lock)
+
+    def _set_job(self, name: str, entry: JobEntry) -> None:
+        self.state.backend = self.state.backend.with_job(name, entry)
+
+    def _fail(self, name: str, error: str) -> None:
+        self.state.failures[name] = Failure(name, error, hint_for(error))
+        self.emit(Event(EventKind.FAILED, name, message=error))
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> ApplyResult:
+        started = self.clock()
+        try:
+            self._ensure_project_tag()
+            failed_templates = self._templates()
+            self._prune()
+            self._forget_removed()
+            self._submit_all(failed_templates)
+            timed_out = False
+            if self.options.wait:
+                deadline = started + self.options.timeout if self.options.timeout else None
+                timed_out = not self._track(deadline)
+        except KeyboardInterrupt:
+            self._save()
+            raise Interrupted(
+                f"interrupted; {self.state.submitted} job(s) submitted this run are recorded in "
+                f"{self.lock_path.name}; run `nexspec apply` again to resume (nothing is submitted twice)"
+            ) from None
+        return self._result(timed_out)
+
+    def _ensure_project_tag(self) -> None:
+        if not self.state.backend.project_tag:
+            tag = "nxs-p-" + uuid.uuid4().hex[:16]
+            self.state.backend = replace(self.state.backend, project_tag=tag)
+            self._save()
+
+    # -- templates -----------------------------------------------------------------------
+
+    def _templates(self) -> set[str]:
+        """Upload every changed template in parallel; returns the names that failed."""
+        changes = [t for t in self.plan.templates if t.action in UPLOADING_ACTIONS]
+        failed: set[str] = set()
+        if not changes:
+            return failed
+        with ThreadPoolExecutor(max_workers=min(self.options.parallelism, len(changes))) as pool:
+            futures = {pool.submit(self._prepare_template, change): change for change in changes}
+            for future in as_completed(futures):
+                change = futures[future]
+                try:
+                    entry = future.result()
+                except ApiError as exc:
+                    failed.add(change.name)
+                    self._template_failed(change, str(exc))
+                    continue
+                self.state.backend = self.state.backend.with_template(change.name, entry)
+                self._save()
+                if entry.status != "uploaded":
+                    failed.add(change.name)
+                    self._template_failed(change, entry.error or f"ended {entry.status}")
+        return failed
+
+    def _template_failed(self, change: TemplateChange, message: str) -> None:
+        self.emit(Event(EventKind.TEMPLATE, change.name, status="error", message=message))
+        for job in self.plan.jobs:
+            if job.template == change.name and job.action in SUBMITTING_ACTIONS:
+                self._fail(job.name, f"template '{change.name}' was not uploaded: {message}")
+
+    def _prepare_template(self, change: TemplateChange) -> TemplateEntry:
+        spec = self.target.templates[change.name]
+        packed = pack_template(spec.path, project_root=self.project_root, work_dir=self.work_dir)
+        if packed.digest.value != change.digest:
+            raise StalePlanError(
+                f"template '{change.name}' changed since the plan was made; run `nexspec plan` again"
+            )
+        self.emit(
+            Event(
+                EventKind.TEMPLATE,
+                change.name,
+                status="uploading",
+                message=f"{packed.digest.size:,} bytes",
+            )
+        )
+        template_id, upload = self._upload_slot(change, spec)
+        self.client.upload(upload, packed.upload_file)
+        self.emit(Event(EventKind.TEMPLATE, change.name, status="processing"))
+        return self._await_template(template_id, spec)
+
+    def _upload_slot(self, change: TemplateChange, spec: TemplateTarget) -> tuple[str, UploadInfo]:
+        if change.action is TemplateAction.UPLOAD and change.remote_id:
+            return change.remote_id, self.client.fresh_upload(change.remote_id)
+        created = self.client.create_template(spec.kind, spec.display_name)
+        upload = created.upload or self.client.fresh_upload(created.id)
+        return created.id, upload
+
+    def _await_template(self, template_id: str, spec: TemplateTarget) -> TemplateEntry:
+        deadline = self.clock() + TEMPLATE_POLL_TIMEOUT
+        interval = self.options.template_poll.initial
+        while True:
+            remote = self.client.get_template(template_id)
+            status = remote.status if remote else "missing"
+            if status in {"uploaded", "error", "missing"} or self.clock() > deadline:
+                error = (remote.error if remote else None) or (
+                    None if status == "uploaded" else f"status {status}"
+                )
+                uploaded_at = now_iso() if status == "uploaded" else None
+                self.state.uploaded += status == "uploaded"
+                self.emit(Event(EventKind.TEMPLATE, spec.name, status=status, message=error or ""))
+                return TemplateEntry(spec.digest, template_id, spec.kind, status, uploaded_at, error)
+            interval = self.options.template_poll.next(interval, changed=False)
+            self.sleep(interval)
+
+    def _prune(self) -> None:
+        if not self.plan.prune:
+            return
+        orphans = [t for t in self.plan.templates if t.action is TemplateAction.ORPHANED]
+        for orphan in orphans:
+            if orphan.remote_id:
+                self.client.delete_template(orphan.remote_id)
+            self.state.backend = self.state.backend.without_templates({orphan.name})
+            self.emit(Event(EventKind.TEMPLATE, orphan.name, status="deleted"))
+            self._save()
+
+    def _forget_removed(self) -> None:
+        removed = {j.name for j in self.plan.jobs if j.action is JobAction.REMOVED}
+        if removed:
+            self.state.backend = self.state.backend.without_jobs(removed)
+            self._save()
+
+    # -- submission ----------------------------------------------------------------------
+
+    def _submit_all(self, failed_templates: set[str]) -> None:
+        self._reconcile_interrupted()
+        changes = [
+            j
+            for j in self.plan.jobs
+            if j.action in SUBMITTING_ACTIONS
+            and j.template not in failed_templates
+            and j.name not in self.state.failures
+        ]
+        if not changes:
+            return
+        intents = [self._intent(change) for change in changes]
+        if len(intents) > self.options.batch_threshold:
+            for start in range(0, len(intents), MAX_BATCH_JOBS):
+                self._submit_batch(intents[start : start + MAX_BATCH_JOBS])
+        else:
+            self._submit_each(intents)
+
+    def _intent(self, change: JobChange) -> tuple[str, JobEntry, JsonObject]:
+        job = self.target.jobs[change.name]
+        previous = self.state.backend.jobs.get(change.name)
+        attempt = previous.attempt + 1 if previous else 1
+        tag = f"{IDEMPOTENCY_TAG_PREFIX}{job.fingerprint.removeprefix('sha256:')[:20]}-{attempt}"
+        entry = JobEntry(job.fingerprint, job.template, JobStatus.SUBMITTING, tag, attempt, inputs=job.inputs)
+        return change.name, entry, self._payload(job, tag)
+
+    def _payload(self, job: JobTarget, tag: str) -> JsonObject:
+        ids = {name: entry.id for name, entry in self.state.backend.templates.items()}
+        payload = bind(job.payload, ids, self.target.file_url)
+        existing = payload.get("tags")
+        tags = [t for t in existing if isinstance(t, str)] if isinstance(existing, list) else []
+        payload["tags"] = [*tags, self.state.backend.project_tag, tag]
+        return payload
+
+    def _record_intents(self, intents: Sequence[tuple[str, JobEntry, JsonObject]]) -> None:
+        for name, entry, _ in intents:
+            self._set_job(name, entry)
+        self._save()
+
+    def _submit_batch(self, intents: Sequence[tuple[str, JobEntry, JsonObject]]) -> None:
+        pending = list(intents)
+        for _ in range(MAX_RESUBMISSIONS):
+            self._record_intents(pending)
+            try:
+                items = self.client.create_batch([payload for _, _, payload in pending])
+            except ApiError as exc:
+                if not exc.outcome_unknown:
+                    for name, entry, _ in pending:
+                        self._rejected(name, entry, str(exc))
+                    self._save()
+                    return
+                pending = self._look_up(pending)
+                continue
+            for (name, entry, _), item in zip(pending, items, strict=True):
+                self._batch_item(name, entry, item)
+            self._save()
+            return
+        self._give_up(pending)
+
+    def _batch_item(self, name: str, entry: JobEntry, item: BatchItem) -> None:
+        if item.job is None:
+            self._rejected(name, entry, item.error or "rejected by the backend")
+        else:
+            self._accepted(name, entry, item.job)
+
+    def _submit_each(self, intents: Sequence[tuple[str, JobEntry, JsonObject]]) -> None:
+        pending = list(intents)
+        for _ in range(MAX_RESUBMISSIONS):
+            self._record_intents(pending)
+            unknown: list[tuple[str, JobEntry, JsonObject]] = []
+            with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
+                futures: dict[Future[CreatedJob], tuple[str, JobEntry, JsonObject]] = {
+                    pool.submit(self.client.create_job, payload): (name, entry, payload)
+                    for name, entry, payload in pending
+                }
+                for future in as_completed(futures):
+                    name, entry, payload = futures[future]
+                    try:
+                        self._accepted(name, entry, future.result())
+                    except ApiError as exc:
+                        if exc.outcome_unknown:
+                            unknown.append((name, entry, payload))
+                        else:
+                            self._rejected(name, entry, str(exc))
+                    self._save()
+            if not unknown:
+                return
+            pending = self._look_up(unknown)
+            if not pending:
+                return
+        self._give_up(pending)
+
+    def _accepted(self, name: str, entry: JobEntry, created: CreatedJob) -> None:
+        status = job_status(created.status)
+        self._set_job(
+            name,
+            replace(
+                entry,
+                id=created.id,
+                status=status,
+                output_url=created.output_url,
+                submitted_at=now_iso(),
+            ),
+        )
+        self.state.submitted += 1
+        self.emit(Event(EventKind.SUBMITTED, name, status=created.status, message=created.id))
+        if created.missing_fonts:
+            self.emit(
+                Event(
+                    EventKind.NOTE,
+                    name,
+                    message=f"missing fonts: {', '.join(created.missing_fonts)}",
+                )
+            )
+
+    def _rejected(self, name: str, entry: JobEntry, error: str) -> None:
+        self._set_job(name, replace(entry, status=JobStatus.ERROR, error=error))
+        self._fail(name, error)
+
+    def _give_up(self, pending: Iterable[tuple[str, JobEntry, JsonObject]]) -> None:
+        for name, _, _ in pending:
+            self._fail(
+                name,
+                "the backend did not confirm the submission; run `nexspec apply` again to look it up",
+            )
+        self._save()
+
+    def _look_up(
+        self, unknown: Sequence[tuple[str, JobEntry, JsonObject]]
+    ) -> list[tuple[str, JobEntry, JsonObject]]:
+        """Adopt submissions that did reach the backend; return those that must be sent again."""
+        again = []
+        with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
+            found = list(pool.map(lambda item: self._find(item[1].tag), unknown))
+        for (name, entry, payload), remote in zip(unknown, found, strict=True):
+            if remote is None:
+                again.append((name, entry, payload))
+            else:
+                self._adopt(name, entry, remote)
+        self._save()
+        return again
+
+    def _find(self, tag: str) -> RemoteJob | None:
+        matches = self.client.list_jobs(tags=tag, limit=10)
+        return matches[0] if matches else None
+
+    def _adopt(self, name: str, entry: JobEntry, remote: RemoteJob) -> None:
+        status = job_status(remote.status)
+        self._set_job(
+            name,
+            replace(
+                entry,
+                id=remote.id,
+                status=status,
+                output_url=remote.output_url,
+                submitted_at=remote.created_at or now_iso(),
+            ),
+        )
+        self.state.submitted += 1
+        self.emit(
+            Event(
+                EventKind.SUBMITTED,
+                name,
+                status=remote.status,
+                message=f"{remote.id} (found by its tag)",
+            )
+        )
+
+    def _reconcile_interrupted(self) -> None:
+        """Jobs a killed apply meant to submit: adopt them if they exist, else leave them to submit."""
+        interrupted: list[tuple[str, JobEntry, JsonObject]] = [
+            (name, entry, {})
+            for name, entry in self.state.backend.jobs.items()
+            if entry.status is JobStatus.SUBMITTING and _action(self.plan, name) is JobAction.TRACK
+        ]
+        if not interrupted:
+            return
+        self.emit(
+            Event(
+                EventKind.NOTE,
+                message=f"looking up {len(interrupted)} interrupted submission(s) by tag",
+            )
+        )
+        for name, entry, _ in self._look_up(interrupted):
+            # It never reached the backend: submit it now, under the same intent.
+            self._resubmit_lost(name, entry)
+
+    def _resubmit_lost(self, name: str, entry: JobEntry) -> None:
+        job = self.target.jobs.get(name)
+        if job is None or job.fingerprint != entry.fingerprint:
+            return
+        self._submit_each([(name, entry, self._payload(job, entry.tag))])
+
+    # -- tracking ------------------------------------------------------------------------
+
+    def _tracked(self) -> list[Tracked]:
+        names = {
+            j.name for j in self.plan.jobs if j.action in SUBMITTING_ACTIONS or j.action is JobAction.TRACK
+        }
+        return [
+            Tracked(name, entry.id, entry.submitted_at)
+            for name, entry in self.state.backend.jobs.items()
+            if name in names and entry.id and entry.status not in TERMINAL
+        ]
+
+    def _track(self, deadline: float | None) -> bool:
+        self._download_finished_now()
+        return wait_rounds(
+            self._round,
+            done=lambda: not self._tracked(),
+            policy=self.options.poll,
+            deadline=deadline,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+
+    def _round(self) -> bool:
+        tracked = self._tracked()
+        seen = poll_round(self.client, self.state.backend.project_tag, tracked)
+        changed = False
+        ended = False
+        for job in tracked:
+            remote = seen.get(job.id)
+            entry = self.state.backend.jobs[job.name]
+            update = self._observe(job.name, entry, remote)
+            if update is not None:
+                changed = True
+                ended = ended or update.status in TERMINAL
+                self._set_job(job.name, update)
+        if ended:
+            self._save()
+        return changed
+
+    def _observe(self, name: str, entry: JobEntry, remote: RemoteJob | None) -> JobEntry | None:
+        if remote is None:
+            self._fail(name, "the backend no longer knows this job")
+            return replace(entry, status=JobStatus.ERROR, error="unknown to the backend")
+        status = job_status(remote.status)
+        if status not in TERMINAL:
+            if status != entry.status:
+                self.emit(Event(EventKind.STATUS, name, status=remote.status, progress=remote.progress))
+                return replace(entry, status=status)
+            if remote.progress:
+                self.emit(Event(EventKind.STATUS, name, status=remote.status, progress=remote.progress))
+            return None
+        update = replace(
+            entry,
+            status=status,
+            output_url=remote.output_url or entry.output_url,
+            render_duration=remote.render_duration,
+            error=remote.error if status is not JobStatus.FINISHED else None,
+            finished_at=remote.finished_at,
+        )
+        self._ended(name, update)
+        return update
+
+    def _ended(self, name: str, entry: JobEntry) -> None:
+        if entry.status is JobStatus.FINISHED:
+            self.emit(
+                Event(
+                    EventKind.FINISHED,
+                    name,
+                    status="finished",
+                    output_url=entry.output_url,
+                    progress=100.0,
+                )
+            )
+            self._download(name, entry)
+        else:
+            self._fail(name, entry.error or f"ended {entry.status.value}")
+
+    def _download_finished_now(self) -> None:
+        """Outputs of jobs already finished before this run (e.g. a job only tracked)."""
+        for change in self.plan.jobs:
+            entry = self.state.backend.jobs.get(change.name)
+            if (
+                entry is not None
+                and entry.status is JobStatus.FINISHED
+                and change.action is not JobAction.REMOVED
+            ):
+                self._download(change.name, entry)
+
+    def _download(self, name: str, entry: JobEntry) -> None:
+        if self.options.download is None or not entry.output_url:
+            return
+        try:
+            saved = self.options.download(name, entry.output_url)
+        except (ApiError, OSError) as exc:
+            self.emit(Event(EventKind.NOTE, name, message=f"download failed: {exc}"))
+            return
+        if saved is not None:
+            self.emit(Event(EventKind.DOWNLOADED, name, path=saved))
+
+    def _result(self, timed_out: bool) -> ApplyResult:
+        names = [j.name for j in self.plan.jobs if j.action is not JobAction.REMOVED]
+        jobs = self.state.backend.jobs
+        finished = tuple(n for n in names if n in jobs and jobs[n].status is JobStatus.FINISHED)
+        failed = tuple(
+            self.state.failures[n] for n in names if n in self.state.failures and n not in finished
+        )
+        running = tuple(
+            n for n in names if n in jobs and jobs[n].status not in TERMINAL and n not in self.state.failures
+        )
+        return ApplyResult(
+            self.state.lock,
+            finished,
+            failed,
+            running,
+            self.state.submitted,
+            self.state.uploaded,
+            timed_out,
+        )
+
+
+def _action(plan: Plan, name: str) -> JobAction | None:
+    change = plan.job(name)
+    return change.action if change is not None else None
+
+
+def apply_plan(plan: Plan, target: Target, client: ApiClient, **kwargs: object) -> ApplyResult:
+    """Execute ``plan``; the returned lock is what was written, even when jobs failed."""
+    return Applier(plan, target, client, **kwargs).run()  # type: ignore[arg-type]
+
+
+def hint_for(error: str) -> str:
+    """What to do about a job error, from the Cloud's own wording."""
+    lowered = error.lower()
+    if "layer" in lowered and "not found" in lowered:
+        return "run `nexspec inspect` on the template to see its layer names (they are case-sensitive)"
+    if "composition" in lowered and "not found" in lowered:
+        return "run `nexspec inspect` on the template to see its compositions"
+    if "font" in lowered:
+        return "upload the font to the team's font library and list it under fonts:"
+    if "download" in lowered or "fetch" in lowered:
+        return "check that the asset URL is reachable from the render farm"
+    return ""
+
+
+def raise_for(result: ApplyResult) -> None:
+    """``JobsFailed`` when not every job finished (exit code 1)."""
+    if result.ok:
+        return
+    parts = []
+    if result.failed:
+        parts.append(f"{len(result.failed)} job(s) failed")
+    if result.running:
+        still = "still running (tracked; run `nexspec apply` or `nexspec status` later)"
+        parts.append(f"{len(result.running)} job(s) {still}")
+    raise JobsFailed("; ".join(parts))
+
+
+def rounds_budget(jobs: int) -> int:
+    """Requests one tracking round may use for ``jobs`` jobs (the documented bound)."""
+    return math.ceil(jobs / MAX_BATCH_JOBS) + 1

@@ -1,0 +1,1 @@
+"""One module per subcommand: plain, typed orchestration that returns values (no click)."""
