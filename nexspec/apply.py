@@ -34,8 +34,10 @@ from nexspec.plan import (
     RemoteJob,
     TemplateAction,
     TemplateChange,
+    observed,
 )
 from nexspec.protocol import IDEMPOTENCY_TAG_PREFIX, MAX_BATCH_JOBS
+from nexspec.redaction import public_url
 from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, wait_rounds
 
 TEMPLATE_POLL_TIMEOUT = 15 * 60.0
@@ -163,6 +165,7 @@ class Applier:
         self.sleep = sleep
         self.clock = clock
         self.state = _State(lock, lock.backend(plan.backend))
+        self.urls: dict[str, str] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -399,11 +402,12 @@ class Applier:
                 entry,
                 id=created.id,
                 status=status,
-                output_url=created.output_url,
+                output_url=public_url(created.output_url),
                 submitted_at=now_iso(),
             ),
         )
         self.state.submitted += 1
+        self._remember_url(name, created.output_url)
         self.emit(Event(EventKind.SUBMITTED, name, status=created.status, message=created.id))
         if created.missing_fonts:
             self.emit(
@@ -453,7 +457,7 @@ class Applier:
                 entry,
                 id=remote.id,
                 status=status,
-                output_url=remote.output_url,
+                output_url=public_url(remote.output_url),
                 submitted_at=remote.created_at or now_iso(),
             ),
         )
@@ -522,6 +526,7 @@ class Applier:
         ended = False
         for job in tracked:
             remote = seen.get(job.id)
+            self._remember_url(job.name, remote.output_url if remote else None)
             entry = self.state.backend.jobs[job.name]
             update = self._observe(job.name, entry, remote)
             if update is not None:
@@ -533,25 +538,12 @@ class Applier:
         return changed
 
     def _observe(self, name: str, entry: JobEntry, remote: RemoteJob | None) -> JobEntry | None:
-        if remote is None:
-            self._fail(name, "the backend no longer knows this job")
-            return replace(entry, status=JobStatus.ERROR, error="unknown to the backend")
-        status = job_status(remote.status)
-        if status not in TERMINAL:
-            if status != entry.status:
+        """The updated entry when something real changed; progress alone is only shown."""
+        update = observed(entry, remote)
+        if update.status not in TERMINAL:
+            if remote is not None and (update.status != entry.status or remote.progress):
                 self.emit(Event(EventKind.STATUS, name, status=remote.status, progress=remote.progress))
-                return replace(entry, status=status)
-            if remote.progress:
-                self.emit(Event(EventKind.STATUS, name, status=remote.status, progress=remote.progress))
-            return None
-        update = replace(
-            entry,
-            status=status,
-            output_url=remote.output_url or entry.output_url,
-            render_duration=remote.render_duration,
-            error=remote.error if status is not JobStatus.FINISHED else None,
-            finished_at=remote.finished_at,
-        )
+            return update if update.status != entry.status else None
         self._ended(name, update)
         return update
 
@@ -581,16 +573,26 @@ class Applier:
             ):
                 self._download(change.name, entry)
 
+    def _remember_url(self, name: str, url: str | None) -> None:
+        # Output URLs may be presigned: the full one is kept in memory only, for downloads.
+        if url:
+            self.urls[name] = url
+
     def _download(self, name: str, entry: JobEntry) -> None:
-        if self.options.download is None or not entry.output_url:
+        if self.options.download is None or entry.id is None:
             return
         try:
-            saved = self.options.download(name, entry.output_url)
+            url = self.urls.get(name) or self._fresh_url(entry.id)
+            saved = self.options.download(name, url) if url else None
         except (ApiError, OSError) as exc:
             self.emit(Event(EventKind.NOTE, name, message=f"download failed: {exc}"))
             return
         if saved is not None:
             self.emit(Event(EventKind.DOWNLOADED, name, path=saved))
+
+    def _fresh_url(self, job_id: str) -> str | None:
+        remote = self.client.get_job(job_id)
+        return remote.output_url if remote else None
 
     def _result(self, timed_out: bool) -> ApplyResult:
         names = [j.name for j in self.plan.jobs if j.action is not JobAction.REMOVED]

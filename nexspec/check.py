@@ -64,15 +64,17 @@ class Checker:
     def check(self, jobs: Iterable[JobToCheck]) -> list[Diagnostic]:
         problems: list[Diagnostic] = []
         counts: dict[str, int] = {}
+        where: dict[str, Location] = {}
         for job in jobs:
             for finding in self.findings(job.template, job.composition, job.payload):
                 counts[job.key] = counts.get(job.key, 0) + 1
+                where.setdefault(job.key, job.locate(()))
                 if counts[job.key] <= MAX_PROBLEMS_PER_JOB:
                     problems.append(_diagnostic(job, finding))
         for key, count in counts.items():
             if count > MAX_PROBLEMS_PER_JOB:
                 more = count - MAX_PROBLEMS_PER_JOB
-                problems.append(error(f"{more} more problem(s) in job '{key}' not shown"))
+                problems.append(error(f"{more} more problem(s) in job '{key}' not shown", where[key]))
         return problems
 
     def findings(self, template: str, composition: str | None, payload: JsonObject) -> tuple[Finding, ...]:
@@ -214,7 +216,7 @@ def _fit(kind: str, asset: JsonObject, layer_name: str, kinds: list[LayerKind], 
     return [
         Finding(
             severity,
-            f"layer '{layer_name}' in {where} is a {actual} layer, not a {_noun(wanted)} layer",
+            f"layer '{layer_name}' in {where} is {_a(actual)} layer, not {_a(_noun(wanted))} layer",
             ("layerName",),
             _WHY.get(kind, "Source Text lives on text layers"),
         )
@@ -223,6 +225,10 @@ def _fit(kind: str, asset: JsonObject, layer_name: str, kinds: list[LayerKind], 
 
 def _noun(kinds: frozenset[LayerKind]) -> str:
     return " or ".join(sorted(k.value for k in kinds))
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def _where(comps: tuple[Composition, ...]) -> str:

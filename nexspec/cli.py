@@ -154,6 +154,359 @@ def schema(which: str) -> None:
     click.echo(schemas.schema_text(name), nl=False)
 
 
+BACKEND = click.option(
+    "--backend",
+    type=click.Choice(["cloud", "local"]),
+    help="cloud: NEXRENDER_API_KEY at --api-url; local: the embedded backend. "
+    "Default: cloud when NEXRENDER_API_KEY is set, else local.",
+)
+API_URL = click.option(
+    "--api-url",
+    metavar="URL",
+    help="API base URL (default $NEXRENDER_BASE_URL or https://api.nexrender.com/api/v2).",
+)
+SELECT = click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only jobs matching: a name glob, template:NAME or tag:NAME.",
+)
+EXCLUDE = click.option(
+    "--exclude", "exclude", multiple=True, metavar="PATTERN", help="Leave out jobs matching PATTERN."
+)
+REPLACE = click.option(
+    "--replace", "replace", multiple=True, metavar="NAME", help="Render this job again even if unchanged."
+)
+PRUNE = click.option("--prune", is_flag=True, help="Delete templates no longer in the specs (orphaned).")
+
+
+def _choice(backend: str | None, api_url: str | None) -> Any:
+    from nexspec.backend import choose_backend
+
+    choice = choose_backend(backend=backend, api_url=api_url, environ=os.environ)
+    if choice.announcement:
+        _echo_err(choice.announcement)
+    return choice
+
+
+@cli.command()
+@PROJECT
+@BACKEND
+@API_URL
+@click.option(
+    "--refresh", is_flag=True, help="Also ask the backend about what the lock records (shows drift)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="Save the plan for `nexspec apply PLANFILE`."
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 for any error."
+)
+@SELECT
+@EXCLUDE
+@REPLACE
+@PRUNE
+@click.option("-v", "--verbose", is_flag=True, help="List unchanged templates and jobs too.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    project: Path,
+    backend: str | None,
+    api_url: str | None,
+    refresh: bool,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    replace: tuple[str, ...],
+    prune: bool,
+    verbose: bool,
+) -> None:
+    """Show which templates would upload and which videos would render, and why."""
+    from nexspec.backend import connect
+    from nexspec.commands.apply import save_plan
+    from nexspec.commands.plan import plan_project
+    from nexspec.plan import Selection
+    from nexspec.tracking import snapshot
+
+    root = _project(ctx, project)
+    choice = _choice(backend, api_url)
+    kwargs: dict[str, Any] = {
+        "environ": os.environ,
+        "selection": Selection(select, exclude),
+        "replace": frozenset(replace),
+        "prune": prune,
+    }
+    if refresh:
+        with connect(choice, root, os.environ) as connection:
+            planned = plan_project(root, choice, refresh=lambda b: snapshot(connection.client, b), **kwargs)
+    else:
+        planned = plan_project(root, choice, **kwargs)
+    if out is not None:
+        save_plan(planned, out)
+    if fmt == "json":
+        click.echo(views.format_plan_json(planned.plan))
+    elif fmt == "markdown":
+        click.echo(views.format_plan_markdown(planned.plan), nl=False)
+    else:
+        click.echo(views.format_plan_text(planned.plan, verbose=verbose))
+    if detailed_exitcode and planned.plan.has_changes:
+        ctx.exit(2)
+
+
+@cli.command()
+@click.argument("target", default=".", type=click.Path(path_type=Path), metavar="[PROJECT | PLANFILE]")
+@BACKEND
+@API_URL
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Parallel requests."
+)
+@click.option(
+    "--download",
+    "download",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Save each output as DIR/<job>.<ext>.",
+)
+@click.option("--no-wait", is_flag=True, help="Submit and return; `nexspec status` reports later.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Stop waiting after this long (exit 1).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--force-unlock", is_flag=True, help="Break a stale apply lock left by another apply, then apply."
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another apply's lock.",
+)
+@SELECT
+@EXCLUDE
+@REPLACE
+@PRUNE
+@click.option("--faults", hidden=True, help="Local backend only: inject faults (see docs/local-backend.md).")
+@click.option("--render-fast", is_flag=True, hidden=True, help="Local backend only: one-frame renders.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), hidden=True, help="Local backend only: render processes."
+)
+@click.pass_context
+def apply(ctx: click.Context, /, target: Path, **options: Any) -> None:
+    """Upload changed templates, submit changed jobs and track them to the end."""
+    from nexspec.commands.apply import apply_project, resolve_target
+
+    root, plan_file = resolve_target(target)
+    ctx.meta["nexspec.project"] = root
+    if options["force_unlock"]:
+        _force_unlock(root)
+    request = _apply_request(root, plan_file, options)
+    sink = _sink(options["fmt"])
+    try:
+        outcome = apply_project(
+            request,
+            environ=os.environ,
+            confirm=lambda p: _confirm(options["yes"], options["fmt"]),
+            on_plan=lambda p: _show_plan(p, options["fmt"], sink),
+            emit=sink,
+        )
+    finally:
+        sink.close()
+    _finish(outcome, options["fmt"], sink)
+
+
+def _force_unlock(root: Path) -> None:
+    from nexspec.commands.validate import state_dir
+    from nexspec.lockfile import force_unlock
+
+    holder = force_unlock(state_dir(root))
+    _echo_err(f"apply lock released (it was held by {holder})" if holder else "no apply lock was held")
+
+
+def _apply_request(root: Path, plan_file: Path | None, options: dict[str, Any]) -> Any:
+    from nexspec.apply import ApplyOptions
+    from nexspec.commands.apply import ApplyRequest
+    from nexspec.plan import Selection
+
+    return ApplyRequest(
+        root=root,
+        choice=_choice(options["backend"], options["api_url"]),
+        plan_file=plan_file,
+        selection=Selection(options["select"], options["exclude"]),
+        replace=frozenset(options["replace"]),
+        prune=options["prune"],
+        options=ApplyOptions(
+            parallelism=options["parallelism"], wait=not options["no_wait"], timeout=options["timeout"]
+        ),
+        download_dir=_download_dir(root, options["download"]),
+        lock_timeout=options["lock_timeout"],
+        faults=options["faults"],
+        render_fast=options["render_fast"],
+        workers=options["workers"],
+    )
+
+
+def _download_dir(root: Path, option: Path | None) -> Path | None:
+    if option is not None:
+        return option.resolve()
+    from nexspec.spec import require_project
+
+    spec_download = require_project(root).download
+    return root / spec_download if spec_download else None
+
+
+def _sink(fmt: str) -> Any:
+    from nexspec.progress import JsonEvents, LinePrinter
+
+    if fmt == "json":
+        return JsonEvents(sys.stdout)
+    return LinePrinter(sys.stderr)
+
+
+def _live(total: int) -> Any:
+    from nexspec.progress import LiveDisplay
+
+    return LiveDisplay(sys.stderr, total)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _confirm(yes: bool, fmt: str) -> bool:
+    if yes or not _interactive() or fmt == "json":
+        return True
+    return click.confirm("Apply this plan?", default=False, err=True)
+
+
+def _show_plan(plan: Any, fmt: str, sink: Any) -> None:
+    if fmt == "json":
+        from nexspec.plan import plan_to_json
+
+        sink.emit({"type": "plan", "plan": plan_to_json(plan)})
+    else:
+        _echo_err(views.format_plan_text(plan))
+
+
+def _finish(outcome: Any, fmt: str, sink: Any) -> None:
+    from nexspec.apply import raise_for
+
+    if outcome.result is None:
+        message = "Nothing to do: every job is up to date."
+        if fmt == "json":
+            sink.emit({"type": "summary", "message": message, "ok": True})
+        else:
+            click.echo(message)
+        return
+    if fmt == "json":
+        result = outcome.result
+        sink.emit(
+            {
+                "type": "summary",
+                "ok": result.ok,
+                "finished": list(result.finished),
+                "failed": [{"job": f.name, "error": f.error, "hint": f.hint} for f in result.failed],
+                "running": list(result.running),
+            }
+        )
+    else:
+        click.echo(views.format_apply_summary(outcome.result))
+    raise_for(outcome.result)
+
+
+@cli.command()
+@PROJECT
+@BACKEND
+@API_URL
+@click.pass_context
+def status(ctx: click.Context, project: Path, backend: str | None, api_url: str | None) -> None:
+    """Refresh the lock from the backend and show every job."""
+    from nexspec.commands.status import refresh_status
+
+    root = _project(ctx, project)
+    report = refresh_status(root, _choice(backend, api_url), environ=os.environ)
+    if report.holder:
+        _echo_err(f"an apply is running: {report.holder}")
+    click.echo(views.format_status(report.jobs, backend=report.backend))
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback is announced loudly.",
+)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory (default: ~/.local/share/nexspec/server).",
+)
+@click.option(
+    "--token",
+    envvar="NEXSPEC_SERVE_TOKEN",
+    default=None,
+    help="API token to require (default: $NEXSPEC_SERVE_TOKEN, else one kept in the data dir).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Render processes (default: the CPU count)."
+)
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    default=None,
+    help="Inject faults into /api, e.g. latency=25ms,error_rate=0.1,throttle_rate=0.05,drop_rate=0.02.",
+)
+@click.option("--render-fast", is_flag=True, help="Render one frame per job (for benchmarks).")
+@click.option(
+    "--max-upload-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest template upload accepted (default: 2 GiB).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    token: str | None,
+    workers: int | None,
+    faults: str | None,
+    render_fast: bool,
+    max_upload_bytes: int | None,
+) -> None:
+    """Run the local backend: the Nexrender Cloud API, rendering on this machine."""
+    from nexspec.commands.serve import serve as run_server
+
+    code = run_server(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        token=token,
+        workers=workers,
+        faults=faults,
+        render_fast=render_fast,
+        max_upload_bytes=max_upload_bytes,
+        echo=click.echo,
+        warn=_echo_err,
+    )
+    ctx.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script and ``python -m nexspec``)."""
     try:

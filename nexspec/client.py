@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from nexspec import __version__
+from nexspec.atomicfile import atomic_path
 from nexspec.errors import ApiError, ApiUnreachable
 from nexspec.payload import JsonObject
 from nexspec.plan import RemoteJob, RemoteTemplate
@@ -241,8 +242,8 @@ class ApiClient:
     def cancel_job(self, job_id: str) -> None:
         self._send("PATCH", f"jobs/{job_id}/cancel", ok_statuses=frozenset({409}))
 
-    def download(self, url: str, destination: Path) -> int:
-        """Stream an output to ``destination`` (written by the caller's atomic helper)."""
+    def download(self, url: str, target: Path) -> bool:
+        """Stream an output to ``target`` atomically; ``False`` if it is there with the same size."""
         with self.storage.stream("GET", url) as response:
             if response.status_code >= 300:
                 raise ApiError(
@@ -251,17 +252,13 @@ class ApiClient:
                     path=_host(url),
                     status=response.status_code,
                 )
-            size = 0
-            with destination.open("wb") as out:
+            length = response.headers.get("content-length")
+            if length is not None and target.is_file() and target.stat().st_size == int(length):
+                return False
+            with atomic_path(target) as temp, temp.open("wb") as out:
                 for chunk in response.iter_bytes(1024 * 1024):
                     out.write(chunk)
-                    size += len(chunk)
-            return size
-
-    def content_length(self, url: str) -> int | None:
-        with self.storage.stream("GET", url) as response:
-            value = response.headers.get("content-length")
-            return int(value) if value and response.status_code < 300 else None
+            return True
 
     # -- plumbing ----------------------------------------------------------------------
 

@@ -310,7 +310,8 @@ class _PayloadBuilder:
             return None, None
         spec = self.project.templates.get(name)
         if spec is None:
-            problems.append(self._unknown_template(name, ("template",)))
+            if name not in self.project.invalid_templates:
+                problems.append(self._unknown_template(name, ("template",)))
             return None, None
         composition = body.get("composition", spec.composition)
         if composition is None and spec.kind in _COMPOSITION_REQUIRED:
@@ -376,7 +377,7 @@ class _PayloadBuilder:
         name = asset.get("template")
         if isinstance(name, str):
             spec = self.project.templates.get(name)
-            if spec is None:
+            if spec is None and name not in self.project.invalid_templates:
                 problems.append(self._unknown_template(name, (*path, "template")))
             composition = asset.pop("composition", spec.composition if spec else None)
             asset["template"] = _template_ref(name, composition, None)

@@ -17,6 +17,7 @@ from typing import Any
 from nexspec.errors import StalePlanError
 from nexspec.lock import FAILED, TERMINAL, BackendLock, JobEntry, JobStatus
 from nexspec.payload import JsonValue, canonical_json, sha256_hex
+from nexspec.redaction import public_url
 
 PLAN_FORMAT_VERSION = "1.0"
 
@@ -496,4 +497,25 @@ def _job_from(j: Mapping[str, Any]) -> JobChange:
         j["status"],
         j["reason"],
         changes,
+    )
+
+
+def observed(entry: JobEntry, remote: RemoteJob | None) -> JobEntry:
+    """A lock entry updated with what the backend reports (``None``: it no longer knows the job)."""
+    from dataclasses import replace
+
+    from nexspec.lock import job_status
+
+    if remote is None:
+        return replace(entry, status=JobStatus.ERROR, error="unknown to the backend")
+    status = job_status(remote.status)
+    if status not in TERMINAL:
+        return replace(entry, status=status)
+    return replace(
+        entry,
+        status=status,
+        output_url=public_url(remote.output_url) or entry.output_url,
+        render_duration=remote.render_duration,
+        error=None if status is JobStatus.FINISHED else (remote.error or f"ended {status.value}"),
+        finished_at=remote.finished_at,
     )

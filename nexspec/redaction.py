@@ -8,6 +8,7 @@ value is replaced by ``(sensitive)``.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from nexspec.payload import JsonObject, JsonValue
 
@@ -57,3 +58,17 @@ def secret_values(payload: JsonObject) -> list[str]:
             v for k, v in params.items() if k in _SECRET_PARAMS and isinstance(v, str) and not is_reference(v)
         ]
     return found
+
+
+_SIGNATURE_PARAMS = ("x-amz-signature", "x-amz-credential", "signature", "x-goog-signature", "sig", "token")
+
+
+def public_url(url: str | None) -> str | None:
+    """A URL safe to print and store: a presigned URL loses its query string (the credential)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    names = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if names & set(_SIGNATURE_PARAMS):
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return url

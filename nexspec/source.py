@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,9 +238,12 @@ class _Builder:
         if node.tag not in _SCALAR_TAGS:
             self._unsupported(node)
         value = _SCALAR_CONSTRUCTOR.construct_object(node)
-        if isinstance(value, float) and value != value:  # NaN has no JSON form
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or infinity
             mark = _mark(node)
-            raise SpecError([error("NaN is not a valid value", Location(self.display, mark.line))])
+            what = "NaN" if math.isnan(value) else "infinity"
+            raise SpecError(
+                [error(f"{what} is not a valid value", Location(self.display, mark.line, mark.column))]
+            )
         return value  # type: ignore[no-any-return]
 
     def _unsupported(self, node: yaml.Node) -> None:
@@ -259,7 +263,12 @@ _SCALAR_CONSTRUCTOR = yaml.SafeLoader("")
 
 
 def _mark(node: yaml.Node) -> Mark:
-    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    start = node.start_mark
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        # A block scalar's text starts on the line after its `|` or `>`, so that line N of
+        # the text (where Jinja reports a problem) is N lines further.
+        return Mark(start.line + 2, 0)
+    return Mark(start.line + 1, start.column + 1)
 
 
 def _fail(display: str, message: str, line: int = 0) -> None:

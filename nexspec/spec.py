@@ -70,7 +70,11 @@ class JobSpec:
 
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A loaded project: every spec file merged into one set of templates and jobs."""
+    """A loaded project: every spec file merged into one set of templates and jobs.
+
+    ``invalid_templates`` names the templates declared with a problem (already reported),
+    so that jobs using them are not reported again as using an unknown template.
+    """
 
     root: Path
     files: tuple[str, ...]
@@ -79,6 +83,7 @@ class Project:
     templates: Mapping[str, TemplateSpec]
     jobs: tuple[JobSpec, ...]
     download: str | None
+    invalid_templates: frozenset[str] = frozenset()
 
 
 def find_project(path: Path) -> Path:
@@ -101,7 +106,7 @@ def load_project(root: Path) -> tuple[Project | None, tuple[Diagnostic, ...]]:
     data = main.data
     assert isinstance(data, dict)
     fragments = [main, *_includes(main, root, problems)]
-    templates = _templates(fragments, root, problems)
+    templates, invalid_templates = _templates(fragments, root, problems)
     defaults = data.get("defaults") or {}
     assert isinstance(defaults, dict)
     jobs = _jobs(fragments, root, defaults, main, problems)
@@ -118,6 +123,7 @@ def load_project(root: Path) -> tuple[Project | None, tuple[Diagnostic, ...]]:
         templates=templates,
         jobs=tuple(jobs),
         download=download,
+        invalid_templates=frozenset(invalid_templates - templates.keys()),
     )
     return project, tuple(problems)
 
@@ -236,7 +242,7 @@ def _glob(pattern: str, root: Path, location: Location, problems: list[Diagnosti
             problems.append(error(f"'{relative_display(match, root)}' leads out of the project", location))
         else:
             inside.append(match)
-    if not inside:
+    if not matches:
         problems.append(error(f"include pattern '{pattern}' matches no file", location))
     return inside
 
@@ -275,8 +281,11 @@ def _escapes_lexically(path: Path, root: Path) -> bool:
     return False
 
 
-def _templates(documents: list[Document], root: Path, problems: list[Diagnostic]) -> dict[str, TemplateSpec]:
+def _templates(
+    documents: list[Document], root: Path, problems: list[Diagnostic]
+) -> tuple[dict[str, TemplateSpec], set[str]]:
     templates: dict[str, TemplateSpec] = {}
+    invalid: set[str] = set()
     for document in documents:
         assert isinstance(document.data, dict)
         declared = document.data.get("templates") or {}
@@ -286,6 +295,7 @@ def _templates(documents: list[Document], root: Path, problems: list[Diagnostic]
             assert isinstance(body, dict)
             spec = _template(name, body, document, base, root, problems)
             if spec is None:
+                invalid.add(name)
                 continue
             if name in templates:
                 first = templates[name].location
@@ -294,7 +304,7 @@ def _templates(documents: list[Document], root: Path, problems: list[Diagnostic]
                 )
                 continue
             templates[name] = spec
-    return templates
+    return templates, invalid
 
 
 def _template(

@@ -7,9 +7,11 @@ Only ``nexspec.cli`` prints; everything here returns strings. JSON documents car
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from nexspec.apply import ApplyResult
 from nexspec.diagnostics import Diagnostic, Location, sort_key
+from nexspec.lock import JobEntry
 from nexspec.plan import FieldChange, JobAction, JobChange, Plan, TemplateAction, plan_to_json
 from nexspec.templateinfo import TemplateInfo
 
@@ -55,7 +57,8 @@ def format_diagnostics_github(diagnostics: Sequence[Diagnostic], *, prefix: str 
         if d.field:
             props.append(f"title={_escape_property(d.field)}")
         message = d.summary + (f" ({d.hint})" if d.hint else "")
-        lines.append(f"::{d.severity} {','.join(props)}::{_escape_data(message)}".replace(" ::", "::"))
+        command = f"{d.severity} {','.join(props)}" if props else d.severity
+        lines.append(f"::{command}::{_escape_data(message)}")
     return "\n".join(lines)
 
 
@@ -335,3 +338,39 @@ def _fit_markdown(
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# -- apply and status --------------------------------------------------------------------
+
+
+def format_apply_summary(result: ApplyResult) -> str:
+    head = (
+        f"Apply complete: {len(result.finished)} finished, {len(result.failed)} failed, "
+        f"{len(result.running)} still running ({result.submitted} submitted, "
+        f"{result.uploaded} template upload{'s' if result.uploaded != 1 else ''})"
+    )
+    if result.timed_out:
+        head += "; stopped waiting at --timeout"
+    lines = [head]
+    if result.failed:
+        lines.append("Failed:")
+        for failure in result.failed:
+            lines.append(f"  {failure.name}: {failure.error}")
+            if failure.hint:
+                lines.append(f"    hint: {failure.hint}")
+    return "\n".join(lines)
+
+
+def format_status(jobs: Mapping[str, JobEntry], *, backend: str) -> str:
+    if not jobs:
+        return f"No jobs recorded for backend {backend}; run `nexspec apply` first."
+    rows = [
+        (
+            name,
+            entry.status.value,
+            f"{entry.render_duration:.1f} s" if entry.render_duration is not None else "",
+            entry.error or entry.output_url or "",
+        )
+        for name, entry in sorted(jobs.items())
+    ]
+    return f"Backend {backend}\n" + format_table(("job", "status", "render", "output or error"), rows)

@@ -16,9 +16,7 @@ from nexspec.templateinfo import TemplateKind
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 
 AEP = b"RIFX\x00\x00\x00\x04Egg!"
-BODYMOVIN = json.dumps(
-    {"v": "5.7.4", "fr": 30, "ip": 0, "op": 60, "w": 320, "h": 240, "layers": []}
-).encode()
+BODYMOVIN = json.dumps({"v": "5.7.4", "fr": 30, "ip": 0, "op": 60, "w": 320, "h": 240, "layers": []}).encode()
 DEFINITION = json.dumps({"authorApp": "aefx", "clientControls": []}).encode()
 
 Found = tuple[tuple[str, str], ...]
@@ -104,11 +102,7 @@ ZIP_CASES: list[tuple[str, dict[str, bytes], Found]] = [
             "promo/promo.aep": AEP,
             "promo/Adobe After Effects Auto-Save/promo auto-save 1.aep": AEP,
         },
-        (
-            project_error(
-                2, "promo/Adobe After Effects Auto-Save/promo auto-save 1.aep, promo/promo.aep"
-            ),
-        ),
+        (project_error(2, "promo/Adobe After Effects Auto-Save/promo auto-save 1.aep, promo/promo.aep"),),
     ),
     (
         "no project",
@@ -170,9 +164,7 @@ ZIP_CASES: list[tuple[str, dict[str, bytes], Found]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("entries", "expected"), [c[1:] for c in ZIP_CASES], ids=[c[0] for c in ZIP_CASES]
-)
+@pytest.mark.parametrize(("entries", "expected"), [c[1:] for c in ZIP_CASES], ids=[c[0] for c in ZIP_CASES])
 def test_zip_rules(tmp_path: Path, entries: dict[str, bytes], expected: Found) -> None:
     path = write(tmp_path / "promo.zip", zip_bytes(entries))
     assert lint(path, TemplateKind.ZIP) == expected
@@ -236,8 +228,7 @@ def test_size_limit(tmp_path: Path) -> None:
     assert lint(path, TemplateKind.ZIP, max_bytes=100) == (
         (
             "error",
-            f"'promo.zip' is {len(data):,} bytes; "
-            "Nexrender Cloud accepts templates up to 100 bytes",
+            f"'promo.zip' is {len(data):,} bytes; Nexrender Cloud accepts templates up to 100 bytes",
         ),
     )
 
@@ -286,8 +277,7 @@ def test_layout_names_the_extracted_project() -> None:
         (
             TemplateKind.MOGRT,
             b"hello",
-            "'t' is not a Motion Graphics template (a zip archive): "
-            "it is a file starting with b'hell'",
+            "'t' is not a Motion Graphics template (a zip archive): it is a file starting with b'hell'",
         ),
         (
             TemplateKind.LOTTIE,
@@ -385,8 +375,7 @@ def mogrt(entries: dict[str, bytes]) -> bytes:
             (
                 (
                     "error",
-                    "project.aegraphic in 't.mogrt' is a damaged zip archive: "
-                    "File is not a zip file",
+                    "project.aegraphic in 't.mogrt' is a damaged zip archive: File is not a zip file",
                 ),
             ),
         ),
@@ -462,9 +451,7 @@ def folder_with(tmp_path: Path, files: dict[str, bytes]) -> Path:
         ),
     ],
 )
-def test_folder_rules(
-    tmp_path: Path, files: dict[str, bytes], kind: TemplateKind, expected: Found
-) -> None:
+def test_folder_rules(tmp_path: Path, files: dict[str, bytes], kind: TemplateKind, expected: Found) -> None:
     folder = folder_with(tmp_path, files)
     assert lint(folder, kind, project_root=folder.parent) == expected
 

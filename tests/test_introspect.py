@@ -204,8 +204,7 @@ def test_truncated_aep(tmp_path: Path, aep_file: Path) -> None:
     with pytest.raises(TemplateError) as caught:
         introspect(path, TemplateKind.AEP)
     assert str(caught.value) == (
-        "cannot read After Effects project 'bad.aep': "
-        "Short read on chunk header: expected 8 bytes, got 0"
+        "cannot read After Effects project 'bad.aep': Short read on chunk header: expected 8 bytes, got 0"
     )
 
 
@@ -300,8 +299,7 @@ def test_zip_with_only_lottie(tmp_path: Path) -> None:
         ),
         (
             {"promo/promo.aep": b"hello"},
-            "cannot read After Effects project 'promo/promo.aep' in 't.zip': "
-            "Expected RIFX, got 'hell'",
+            "cannot read After Effects project 'promo/promo.aep' in 't.zip': Expected RIFX, got 'hell'",
         ),
     ],
 )
@@ -361,9 +359,7 @@ def test_mogrt_sample() -> None:
         Control("Null 1 Scale", ControlKind.SCALE),
         Control("Null 1 Opacity", ControlKind.SLIDER),
     )
-    assert [(c.name, c.width, c.height, c.fps) for c in info.compositions] == [
-        ("Comp 1", 1080, 1080, 25.0)
-    ]
+    assert [(c.name, c.width, c.height, c.fps) for c in info.compositions] == [("Comp 1", 1080, 1080, 25.0)]
 
 
 def definition(*controls: tuple[object, int]) -> bytes:

@@ -42,7 +42,7 @@ EFFECTS_PREFIXES = (
     "lockfile",
     "download",
 )
-INTERFACE_PREFIXES = ("commands", "views")
+INTERFACE_PREFIXES = ("commands", "views", "progress")
 TOP = {"cli", "__main__"}
 # Third-party modules that only some layers may touch.
 FORBIDDEN_IN_CORE = {"click", "httpx", "starlette", "uvicorn", "rich", "av", "thorvg_python"}

@@ -204,9 +204,7 @@ def test_folder_digest_is_the_sha256_of_the_upload_file(project: Path, tmp_path:
         ("anim.json", TemplateKind.LOTTIE),
     ],
 )
-def test_file_digest_is_the_sha256_of_the_file(
-    tmp_path: Path, name: str, kind: TemplateKind
-) -> None:
+def test_file_digest_is_the_sha256_of_the_file(tmp_path: Path, name: str, kind: TemplateKind) -> None:
     path = tmp_path / name
     data = os.urandom(3 * 1024 * 1024 + 17)  # spans several read chunks
     path.write_bytes(data)
@@ -311,9 +309,7 @@ def new_inode(path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [bump_mtime, grow, new_inode])
-def test_cache_misses_when_the_signature_changes(
-    tmp_path: Path, change: Callable[[Path], None]
-) -> None:
+def test_cache_misses_when_the_signature_changes(tmp_path: Path, change: Callable[[Path], None]) -> None:
     path = tmp_path / "promo.aep"
     path.write_bytes(b"RIFX original")
     cache = DigestCache(tmp_path / "digests.json")
@@ -321,9 +317,7 @@ def test_cache_misses_when_the_signature_changes(
     rewrite_in_place(path, b"RIFX replaced")
     change(path)
     current = path.read_bytes()
-    assert digest_template(path, project_root=tmp_path, cache=cache) == Digest(
-        sha256(current), len(current)
-    )
+    assert digest_template(path, project_root=tmp_path, cache=cache) == Digest(sha256(current), len(current))
     assert original != Digest(sha256(current), len(current))
 
 

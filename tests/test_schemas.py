@@ -144,9 +144,7 @@ def nexspec_validator(pointer: str = "") -> Validator:
     return Draft202012Validator({"$ref": ref}, registry=REGISTRY)
 
 
-FRAGMENT_VALIDATOR: Final = Draft202012Validator(
-    {"$ref": f"{NEXSPEC_ID}#/$defs/fragment"}, registry=REGISTRY
-)
+FRAGMENT_VALIDATOR: Final = Draft202012Validator({"$ref": f"{NEXSPEC_ID}#/$defs/fragment"}, registry=REGISTRY)
 JOB_VALIDATOR: Final = Draft7Validator(JOB, registry=REGISTRY)
 
 
@@ -195,9 +193,7 @@ def test_nexspec_documented_locations_are_found() -> None:
     assert len(pointers) > 100
 
 
-@pytest.mark.parametrize(
-    ("pointer", "schema"), NEXSPEC_DOCUMENTED, ids=[p for p, _ in NEXSPEC_DOCUMENTED]
-)
+@pytest.mark.parametrize(("pointer", "schema"), NEXSPEC_DOCUMENTED, ids=[p for p, _ in NEXSPEC_DOCUMENTED])
 def test_nexspec_property_has_description_and_examples(pointer: str, schema: Schema) -> None:
     annotated = resolve(NEXSPEC_ID, schema)
     description = annotated.get("description")
@@ -308,9 +304,7 @@ def test_schemas_share_vocabularies(nexspec_pointer: str, job_pointer: str, key:
 
 
 def test_codecs_are_the_documented_ones() -> None:
-    assert _at(JOB, "/definitions/settings/properties/codec")["enum"] == (
-        VIDEO_CODECS + IMAGE_CODECS
-    )
+    assert _at(JOB, "/definitions/settings/properties/codec")["enum"] == (VIDEO_CODECS + IMAGE_CODECS)
     assert _at(NEXSPEC, "/$defs/asset/properties/type")["enum"] == ASSET_TYPES
 
 
@@ -941,9 +935,7 @@ JOB_VALID: Final[list[tuple[str, Schema]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    "document", [doc for _, doc in JOB_VALID], ids=[name for name, _ in JOB_VALID]
-)
+@pytest.mark.parametrize("document", [doc for _, doc in JOB_VALID], ids=[name for name, _ in JOB_VALID])
 def test_job_valid(document: Schema) -> None:
     assert errors_of(JOB_VALIDATOR, document) == []
 

@@ -59,22 +59,14 @@ def validate_project(root: Path, *, environ: Mapping[str, str]) -> Validation:
     jobs, job_problems = expand_jobs(project, environ)
     diagnostics.extend(job_problems)
     checker = Checker({name: state.info for name, state in templates.items()})
-    by_key = {job.key: job for job in project.jobs}
-    diagnostics.extend(checker.check(_to_check(job, by_key) for job in jobs))
+    by_location = {job.location: job for job in project.jobs}
+    diagnostics.extend(checker.check(_to_check(job, by_location) for job in jobs))
     return Validation(project, templates, jobs, tuple(diagnostics))
 
 
-def _to_check(job: ResolvedJob, specs: Mapping[str, JobSpec]) -> JobToCheck:
-    key = _spec_key(job, specs)
-    spec = specs[key]
-    return JobToCheck(key, job.name, job.template, job.composition, job.payload, spec.locate, job.origin)
-
-
-def _spec_key(job: ResolvedJob, specs: Mapping[str, JobSpec]) -> str:
-    for key, spec in specs.items():
-        if spec.location == job.location:
-            return key
-    raise KeyError(job.name)
+def _to_check(job: ResolvedJob, specs: Mapping[Location, JobSpec]) -> JobToCheck:
+    spec = specs[job.location]
+    return JobToCheck(spec.key, job.name, job.template, job.composition, job.payload, spec.locate, job.origin)
 
 
 def _template_state(spec: TemplateSpec, root: Path, diagnostics: list[Diagnostic]) -> TemplateState:

@@ -19,6 +19,10 @@ from nexspec.templateinfo import TemplateInfo
 JsonScalar = str | int | float | bool | None
 Progress = Callable[[float], None]  # called with 0.0 .. 100.0
 
+# DejaVu Sans, shipped with nexspec: text must draw on a machine with no fonts installed.
+FONTS = Path(__file__).resolve().parent.parent / "fonts"
+SANS, SANS_BOLD = FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"
+
 
 @dataclass(frozen=True, slots=True)
 class RenderAsset:
@@ -35,7 +39,10 @@ class RenderAsset:
 
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
-    """The job's ``settings``/``preview``; ``fast`` asks for the cheapest output that is still valid."""
+    """The job's ``settings`` and ``preview``.
+
+    ``fast`` asks for the cheapest output that is still valid.
+    """
 
     type: str = "video"  # video | image
     frames: tuple[int, int] | int | None = None
