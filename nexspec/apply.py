@@ -153,6 +153,7 @@ class Applier:
         emit: Callable[[Event], None] = lambda event: None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        instance: str = "",
     ) -> None:
         self.plan = plan
         self.target = target
@@ -164,7 +165,7 @@ class Applier:
         self.emit = emit
         self.sleep = sleep
         self.clock = clock
-        self.state = _State(lock, lock.backend(plan.backend))
+        self.state = _State(lock, _section(lock.backend(plan.backend), instance))
         self.urls: dict[str, str] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------
@@ -613,6 +614,15 @@ class Applier:
             self.state.uploaded,
             timed_out,
         )
+
+
+def _section(backend: BackendLock, instance: str) -> BackendLock:
+    """The lock section to build on: a local section from another data dir starts over."""
+    if not instance or backend.instance == instance:
+        return backend
+    if backend.templates or backend.jobs:
+        return BackendLock(instance=instance)
+    return replace(backend, instance=instance)
 
 
 def _action(plan: Plan, name: str) -> JobAction | None:

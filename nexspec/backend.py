@@ -47,6 +47,7 @@ class Connection:
     choice: BackendChoice
     client: ApiClient
     file_url: Callable[[str], str] | None
+    instance: str = ""  # the local backend's data dir identity (see BackendLock.instance)
 
 
 def choose_backend(*, backend: str | None, api_url: str | None, environ: Mapping[str, str]) -> BackendChoice:
@@ -79,8 +80,8 @@ def connect(
 ) -> Iterator[Connection]:
     """An API client for the chosen backend, starting the embedded server when it is local."""
     if choice.is_local:
-        with _embedded(root, faults=faults, render_fast=render_fast, workers=workers) as client:
-            yield Connection(choice, client, _file_url(root))
+        with _embedded(root, faults=faults, render_fast=render_fast, workers=workers) as (client, instance):
+            yield Connection(choice, client, _file_url(root), instance)
         return
     key = environ.get(API_KEY_VARIABLE)
     if not key:
@@ -93,15 +94,27 @@ def connect(
 @contextmanager
 def _embedded(
     root: Path, *, faults: str | None, render_fast: bool, workers: int | None
-) -> Iterator[ApiClient]:
+) -> Iterator[tuple[ApiClient, str]]:
     from nexspec.server.embedded import start_embedded
 
-    data_dir = root / ".nexspec" / "server"
     with (
-        start_embedded(data_dir=data_dir, faults=faults, render_fast=render_fast, workers=workers) as server,
+        start_embedded(
+            data_dir=local_data_dir(root), faults=faults, render_fast=render_fast, workers=workers
+        ) as server,
         ApiClient.connect(server.base_url, server.token) as client,
     ):
-        yield client
+        yield client, server.instance
+
+
+def local_data_dir(root: Path) -> Path:
+    return root / ".nexspec" / "server"
+
+
+def local_instance(root: Path) -> str | None:
+    """The embedded backend's data dir identity for this project, if it ever started."""
+    from nexspec.server.keys import read_instance
+
+    return read_instance(local_data_dir(root))
 
 
 def _file_url(root: Path) -> Callable[[str], str]:

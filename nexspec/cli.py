@@ -181,6 +181,29 @@ REPLACE = click.option(
 PRUNE = click.option("--prune", is_flag=True, help="Delete templates no longer in the specs (orphaned).")
 
 
+def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger = logging.getLogger("nexspec")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    return value
+
+
+VERBOSE = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    callback=_verbose,
+    expose_value=False,
+    is_eager=True,
+    help="Log every request (never a secret).",
+)
+
+
 def _choice(backend: str | None, api_url: str | None) -> Any:
     from nexspec.backend import choose_backend
 
@@ -210,7 +233,8 @@ def _choice(backend: str | None, api_url: str | None) -> Any:
 @EXCLUDE
 @REPLACE
 @PRUNE
-@click.option("-v", "--verbose", is_flag=True, help="List unchanged templates and jobs too.")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged templates and jobs too.")
+@VERBOSE
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -225,7 +249,7 @@ def plan(
     exclude: tuple[str, ...],
     replace: tuple[str, ...],
     prune: bool,
-    verbose: bool,
+    show_all: bool,
 ) -> None:
     """Show which templates would upload and which videos would render, and why."""
     from nexspec.backend import connect
@@ -254,7 +278,7 @@ def plan(
     elif fmt == "markdown":
         click.echo(views.format_plan_markdown(planned.plan), nl=False)
     else:
-        click.echo(views.format_plan_text(planned.plan, verbose=verbose))
+        click.echo(views.format_plan_text(planned.plan, verbose=show_all))
     if detailed_exitcode and planned.plan.has_changes:
         ctx.exit(2)
 
@@ -301,6 +325,7 @@ def plan(
 @click.option(
     "--workers", type=click.IntRange(1, 64), hidden=True, help="Local backend only: render processes."
 )
+@VERBOSE
 @click.pass_context
 def apply(ctx: click.Context, /, target: Path, **options: Any) -> None:
     """Upload changed templates, submit changed jobs and track them to the end."""
@@ -428,6 +453,7 @@ def _finish(outcome: Any, fmt: str, sink: Any) -> None:
 @PROJECT
 @BACKEND
 @API_URL
+@VERBOSE
 @click.pass_context
 def status(ctx: click.Context, project: Path, backend: str | None, api_url: str | None) -> None:
     """Refresh the lock from the backend and show every job."""

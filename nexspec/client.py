@@ -11,6 +11,7 @@ Presigned URLs and the API key never appear in messages.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ from nexspec.plan import RemoteJob, RemoteTemplate
 from nexspec.protocol import MAX_LIST_LIMIT
 
 USER_AGENT = f"nexspec/{__version__}"
+log = logging.getLogger("nexspec.http")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -93,7 +95,9 @@ class ApiClient:
     ) -> None:
         self.http = http
         self.storage = storage or httpx.Client(
-            timeout=httpx.Timeout(60.0, connect=10.0), headers={"User-Agent": USER_AGENT}
+            event_hooks={"response": [_log_storage]},
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            headers={"User-Agent": USER_AGENT},
         )
         self.retry = retry
         self.sleep = sleep
@@ -118,6 +122,7 @@ class ApiClient:
             },
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            event_hooks={"response": [_log_api]},
         )
         return cls(http, retry=retry)
 
@@ -288,7 +293,7 @@ class ApiClient:
             ) as retry:
                 response = self.http.request(method, path, json=json, params=params)
             if retry.again:
-                self.sleep(self.retry.delay(attempt, None))
+                self._pause(method, path, attempt, None, "a network error")
                 continue
             if missing_ok and response.status_code == 404:
                 return None
@@ -301,8 +306,13 @@ class ApiClient:
                     path,
                     outcome_unknown=not idempotent and response.status_code >= 500,
                 )
-            self.sleep(self.retry.delay(attempt, _retry_after(response)))
+            self._pause(method, path, attempt, _retry_after(response), f"status {response.status_code}")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(self, method: str, path: str, attempt: int, retry_after: float | None, why: str) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        log.debug("%s /%s: retrying after %s in %.2f s (attempt %d)", method, path, why, delay, attempt + 1)
+        self.sleep(delay)
 
 
 class _Retry:
@@ -323,6 +333,26 @@ def _translated(method: str, path: str, *, outcome_unknown: bool, last: bool) ->
         error = ApiUnreachable(f"{method} /{path}: {_reason(exc)}", method=method, path=path)
         error.outcome_unknown = outcome_unknown and not never_sent
         raise error from exc
+
+
+def _log_api(response: httpx.Response) -> None:
+    request = response.request
+    request_id = response.headers.get("x-request-id", "-")
+    log.debug(
+        "%s %s -> %s (request id %s)",
+        request.method,
+        request.url.raw_path.decode(),
+        response.status_code,
+        request_id,
+    )
+
+
+def _log_storage(response: httpx.Response) -> None:
+    # Storage URLs carry their credential in the query string: log scheme, host and path only.
+    request = response.request
+    log.debug(
+        "%s %s%s -> %s", request.method, _host(str(request.url)), request.url.path, response.status_code
+    )
 
 
 def _may_retry(response: httpx.Response, idempotent: bool) -> bool:

@@ -84,11 +84,16 @@ class JobEntry:
 
 @dataclass(frozen=True, slots=True)
 class BackendLock:
-    """Everything recorded for one backend."""
+    """Everything recorded for one backend.
+
+    ``instance`` identifies the local backend's data dir the section was written against
+    (empty for remote backends): ids from another data dir mean nothing here.
+    """
 
     project_tag: str = ""
     templates: Mapping[str, TemplateEntry] = field(default_factory=dict)
     jobs: Mapping[str, JobEntry] = field(default_factory=dict)
+    instance: str = ""
 
     def with_template(self, name: str, entry: TemplateEntry) -> BackendLock:
         return replace(self, templates={**self.templates, name: entry})
@@ -153,11 +158,14 @@ def loads(text: str, source: str = "nexspec.lock") -> Lock:
 
 
 def _backend_json(backend: BackendLock) -> dict[str, Any]:
-    return {
+    document = {
         "project_tag": backend.project_tag,
         "templates": {name: _drop_none(vars_of(t)) for name, t in backend.templates.items()},
         "jobs": {name: _job_json(j) for name, j in backend.jobs.items()},
     }
+    if backend.instance:
+        document["instance"] = backend.instance
+    return document
 
 
 def vars_of(entry: TemplateEntry) -> dict[str, Any]:
@@ -199,6 +207,7 @@ def _backend(data: Mapping[str, Any]) -> BackendLock:
         project_tag=data.get("project_tag", ""),
         templates={name: TemplateEntry(**t) for name, t in data.get("templates", {}).items()},
         jobs={name: _job(j) for name, j in data.get("jobs", {}).items()},
+        instance=data.get("instance", ""),
     )
 
 

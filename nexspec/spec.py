@@ -97,8 +97,13 @@ def find_project(path: Path) -> Path:
     return path.resolve()
 
 
-def load_project(root: Path) -> tuple[Project | None, tuple[Diagnostic, ...]]:
-    """Read and check every spec file; ``None`` when the project file itself is unusable."""
+def load_project(
+    root: Path, environ: Mapping[str, str] | None = None
+) -> tuple[Project | None, tuple[Diagnostic, ...]]:
+    """Read and check every spec file; ``None`` when the project file itself is unusable.
+
+    ``environ`` supplies the declared ``env:`` variables to the Jinja in ``templates:``.
+    """
     problems: list[Diagnostic] = []
     main = _read(root / PROJECT_FILE, root, problems, fragment=False)
     if main is None:
@@ -106,7 +111,8 @@ def load_project(root: Path) -> tuple[Project | None, tuple[Diagnostic, ...]]:
     data = main.data
     assert isinstance(data, dict)
     fragments = [main, *_includes(main, root, problems)]
-    templates, invalid_templates = _templates(fragments, root, problems)
+    strings = _Strings(data, environ or {}, problems)
+    templates, invalid_templates = _templates(fragments, root, strings, problems)
     defaults = data.get("defaults") or {}
     assert isinstance(defaults, dict)
     jobs = _jobs(fragments, root, defaults, main, problems)
@@ -128,9 +134,9 @@ def load_project(root: Path) -> tuple[Project | None, tuple[Diagnostic, ...]]:
     return project, tuple(problems)
 
 
-def require_project(root: Path) -> Project:
+def require_project(root: Path, environ: Mapping[str, str] | None = None) -> Project:
     """``load_project`` for commands that cannot go on with any problem."""
-    project, problems = load_project(root)
+    project, problems = load_project(root, environ)
     if project is None or any(p.severity == "error" for p in problems):
         raise SpecError(problems)
     return project
@@ -281,8 +287,37 @@ def _escapes_lexically(path: Path, root: Path) -> bool:
     return False
 
 
+class _Strings:
+    """Renders the Jinja in ``templates:`` (only ``vars`` and ``env`` exist there)."""
+
+    def __init__(self, data: JsonObject, environ: Mapping[str, str], problems: list[Diagnostic]) -> None:
+        from nexspec.templating import EnvScope, Templating, VarsScope
+
+        env = data.get("env")
+        declared = [str(n) for n in env] if isinstance(env, list) else []
+        vars_ = data.get("vars") or {}
+        self.context = {
+            "vars": VarsScope(vars_ if isinstance(vars_, dict) else {}),
+            "env": EnvScope({n: environ[n] for n in declared if n in environ}, declared),
+        }
+        self.templating = Templating()
+        self.problems = problems
+
+    def render(self, value: str, document: Document, path: FieldPath) -> str | None:
+        from nexspec.templating import TemplateProblem
+
+        try:
+            return self.templating.compile(value).render(self.context)
+        except TemplateProblem as exc:
+            where = document.location(path)
+            if exc.line > 1 and where.line:
+                where = Location(where.file, where.line + exc.line - 1)
+            self.problems.append(error(exc.message, where, field=format_path(path)))
+            return None
+
+
 def _templates(
-    documents: list[Document], root: Path, problems: list[Diagnostic]
+    documents: list[Document], root: Path, strings: _Strings, problems: list[Diagnostic]
 ) -> tuple[dict[str, TemplateSpec], set[str]]:
     templates: dict[str, TemplateSpec] = {}
     invalid: set[str] = set()
@@ -293,7 +328,7 @@ def _templates(
         base = (root / document.file).parent
         for name, body in declared.items():
             assert isinstance(body, dict)
-            spec = _template(name, body, document, base, root, problems)
+            spec = _template(name, body, document, base, root, strings, problems)
             if spec is None:
                 invalid.add(name)
                 continue
@@ -313,13 +348,21 @@ def _template(
     document: Document,
     base: Path,
     root: Path,
+    strings: _Strings,
     problems: list[Diagnostic],
 ) -> TemplateSpec | None:
     location = document.location(("templates", name), key=True)
     if not NAME_PATTERN.match(name):
         problems.append(error(f"template name '{name}' may hold only letters, digits, _ . -", location))
         return None
-    resolved = resolve_path(str(body["path"]), base, root)
+    rendered = {
+        key: strings.render(str(body[key]), document, ("templates", name, key))
+        for key in ("path", "displayName", "composition")
+        if key in body
+    }
+    if any(value is None for value in rendered.values()):
+        return None
+    resolved = resolve_path(str(rendered["path"]), base, root)
     path_location = document.location(("templates", name, "path"))
     if isinstance(resolved, str):
         problems.append(error(resolved, path_location, field=f"templates.{name}.path"))
@@ -349,13 +392,13 @@ def _template(
             )
         )
         return None
-    composition = body.get("composition")
+    composition = rendered.get("composition")
     return TemplateSpec(
         name=name,
         path=path,
         relpath=relpath,
         kind=kind,
-        display_name=str(body.get("displayName") or name),
+        display_name=str(rendered.get("displayName") or name),
         composition=str(composition) if composition is not None else None,
         location=location,
     )

@@ -257,7 +257,7 @@ def format_plan_text(plan: Plan, *, verbose: bool = False) -> str:
     if hidden:
         lines += [
             "",
-            f"({hidden} unchanged job{'s' if hidden != 1 else ''} not shown; --verbose lists them)",
+            f"({hidden} unchanged job{'s' if hidden != 1 else ''} not shown; --all lists them)",
         ]
     return "\n".join(lines)
 

@@ -129,6 +129,7 @@ def _execute(
             project_root=root,
             options=replace(request.options, download=download),
             emit=emit,
+            instance=connection.instance,
         )
         return applier.run()
 

@@ -7,12 +7,13 @@ job. ``plan_project`` then calls the pure ``make_plan``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from nexspec.apply import JobTarget, Target, TemplateTarget
-from nexspec.backend import BackendChoice
+from nexspec.backend import BackendChoice, local_instance
 from nexspec.commands.validate import Validation, state_dir, validate_project
 from nexspec.diagnostics import Diagnostic, error
 from nexspec.errors import SpecError, UsageError
@@ -27,6 +28,7 @@ from nexspec.plan import (
     Desired,
     DesiredJob,
     DesiredTemplate,
+    Drift,
     Plan,
     Remote,
     Selection,
@@ -143,13 +145,14 @@ def plan_project(
     """The plan for ``root`` on ``choice``; ``refresh`` asks the backend about the lock's ids."""
     state = project_state(root, choice, environ=environ)
     lock, text = read_lock(root / LOCK_FILE)
-    remote = refresh(lock.backend(choice.key)) if refresh is not None else None
+    backend, stale = _current_section(root, choice, lock)
+    remote = refresh(backend) if refresh is not None else None
     unknown = replace - set(state.desired.jobs)
     if unknown:
         raise UsageError(f"--replace names no job: {', '.join(sorted(unknown))}")
     plan = make_plan(
         state.desired,
-        lock.backend(choice.key),
+        backend,
         backend=choice.key,
         base_lock=lock_digest(text),
         remote=remote,
@@ -157,4 +160,21 @@ def plan_project(
         selection=selection,
         prune=prune,
     )
+    if stale:
+        plan = dataclasses.replace(plan, drift=(Drift("backend", choice.key, stale), *plan.drift))
     return PlannedProject(state, plan, lock, text)
+
+
+def _current_section(root: Path, choice: BackendChoice, lock: Lock) -> tuple[BackendLock, str]:
+    """The lock's section for this backend, or an empty one (and why) when it is about another
+    data dir: a local section committed from another machine names jobs this one never ran."""
+    backend = lock.backend(choice.key)
+    if not choice.is_local or not (backend.templates or backend.jobs):
+        return backend, ""
+    if backend.instance and backend.instance == local_instance(root):
+        return backend, ""
+    note = (
+        "the lock's local section was written against another local backend (another machine, "
+        "or .nexspec/server was removed); everything will be rendered here again"
+    )
+    return BackendLock(), note

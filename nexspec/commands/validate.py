@@ -51,7 +51,7 @@ def state_dir(root: Path) -> Path:
 
 def validate_project(root: Path, *, environ: Mapping[str, str]) -> Validation:
     """Everything ``nexspec validate`` checks, as one value."""
-    project, problems = load_project(root)
+    project, problems = load_project(root, environ)
     if project is None:
         return Validation(None, {}, (), problems)
     diagnostics = list(problems)

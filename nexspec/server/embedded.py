@@ -22,7 +22,7 @@ from typing import Any
 from nexspec.errors import BackendError
 from nexspec.protocol import API_PREFIX
 from nexspec.server.config import Faults, ServerConfig, default_workers, parse_faults
-from nexspec.server.keys import data_dir_token
+from nexspec.server.keys import data_dir_token, instance_id, preferred_port, remember_port
 
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
@@ -37,6 +37,7 @@ class EmbeddedServer:
     token: str
     data_dir: Path
     port: int
+    instance: str = ""
 
 
 def resolve_token(config: ServerConfig) -> tuple[str, bool]:
@@ -134,7 +135,8 @@ def start_embedded(
         **settings,
     )
     secret, _ = resolve_token(config)
-    runner = ServerRunner(config, secret)
+    runner = _runner(config, secret)
+    remember_port(config.data_dir, runner.port)
     thread = threading.Thread(target=runner.run, name="nexspec-embedded-server", daemon=True)
     thread.start()
     try:
@@ -145,10 +147,22 @@ def start_embedded(
             token=secret,
             data_dir=config.data_dir,
             port=runner.port,
+            instance=instance_id(config.data_dir),
         )
     finally:
         runner.stop()
         thread.join(SHUTDOWN_TIMEOUT)
+
+
+def _runner(config: ServerConfig, secret: str) -> ServerRunner:
+    """A runner on the port this data dir used last time if it is free, else on any port."""
+    preferred = preferred_port(config.data_dir)
+    if preferred:
+        try:
+            return ServerRunner(replace(config, port=preferred), secret)
+        except BackendError:
+            pass
+    return ServerRunner(config, secret)
 
 
 def _wait_started(runner: ServerRunner, thread: threading.Thread) -> None:

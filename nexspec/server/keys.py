@@ -11,6 +11,8 @@ from pathlib import Path
 
 TOKEN_FILE = "token"
 SIGNING_KEY_FILE = "signing.key"
+INSTANCE_FILE = "instance"
+PORT_FILE = "port"
 
 
 def read_or_create(path: Path, make: str) -> tuple[str, bool]:
@@ -43,3 +45,29 @@ def data_dir_token(data_dir: Path) -> tuple[str, bool]:
 
 def signing_key(data_dir: Path) -> bytes:
     return read_or_create(data_dir / SIGNING_KEY_FILE, secrets.token_hex(32))[0].encode()
+
+
+def instance_id(data_dir: Path) -> str:
+    """This data dir's identity: a lock written against another data dir is not about this one."""
+    return read_or_create(data_dir / INSTANCE_FILE, secrets.token_hex(8))[0]
+
+
+def read_instance(data_dir: Path) -> str | None:
+    """The data dir's identity, or ``None`` when no server ever started there."""
+    try:
+        return (data_dir / INSTANCE_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def preferred_port(data_dir: Path) -> int:
+    """The port the embedded server used last time (0: any), so output URLs stay stable."""
+    try:
+        return int((data_dir / PORT_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def remember_port(data_dir: Path, port: int) -> None:
+    with contextlib.suppress(OSError):
+        (data_dir / PORT_FILE).write_text(f"{port}\n", encoding="utf-8")
