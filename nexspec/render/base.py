@@ -61,6 +61,7 @@ class RenderRequest:
     assets: tuple[RenderAsset, ...]
     settings: OutputSettings
     output: Path  # where to write; the renderer picks no other name
+    fonts: tuple[Path, ...] = ()  # the team's font library, each file under its uploaded name
 
 
 @dataclass(frozen=True, slots=True)

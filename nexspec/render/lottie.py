@@ -45,7 +45,7 @@ class LottieRenderer:
         log = RenderLog("nexspec local render: lottie (ThorVG + PyAV)")
         path = lottiedoc.lottie_file(request)
         document, plan, audio = _prepare(request, path, log)
-        fonts = _template_fonts(request.template_root)
+        fonts = (*_template_fonts(request.template_root), *request.fonts)
         for font in fonts:
             log.info(f"Font: {font.name}")
         started = time.perf_counter()

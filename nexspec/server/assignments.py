@@ -58,6 +58,7 @@ def _render_order(services: Services, job: JobRecord, secrets: dict[str, str]) -
         partial=services.work / job.id / job.output.rsplit("/", 1)[-1],
         work=services.work / job.id,
         limits=services.limits,
+        fonts=tuple((f.file_name, services.blobs.path(f.blob)) for f in services.store.list_fonts()),
     )
 
 

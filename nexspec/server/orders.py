@@ -160,6 +160,7 @@ class RenderOrder:
     partial: Path
     work: Path
     limits: FetchLimits
+    fonts: tuple[tuple[str, Path], ...] = ()  # (uploaded file name, blob) of the font library
 
     def run(self, emit: Emit) -> RenderOutcome:
         from nexspec.render import choose_renderer
@@ -180,10 +181,23 @@ class RenderOrder:
             assets=assets,
             settings=self.settings,
             output=_ready(self.partial),
+            fonts=self._fonts(),
         )
         result = renderer.render(request, lambda p: emit(Progress(self.key, p)))
         finish(self.partial, self.output)
         return RenderOutcome(result.frames, time.perf_counter() - started, (*log, *result.log))
+
+    def _fonts(self) -> tuple[Path, ...]:
+        """The library fonts under their uploaded names: renderers match fonts by file name."""
+        folder = self.work / "fonts"
+        placed = []
+        for file_name, blob in self.fonts:
+            target = folder / Path(file_name).name
+            if not target.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(blob, target)
+            placed.append(target)
+        return tuple(placed)
 
     def _template(self, log: list[str]) -> tuple[Path, TemplateInfo]:
         source = self.template

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import job_for
+from conftest import job_for, wait_job
 
 FONT = Path(__file__).resolve().parents[2] / "nexspec" / "fonts" / "DejaVuSans-Bold.ttf"
 
@@ -71,3 +71,16 @@ def test_secrets(api: httpx.Client) -> None:
 def test_secret_validation(api: httpx.Client, body: Any) -> None:
     response = api.put("/secrets", json=body)
     assert response.status_code == 400 and response.json()["details"]
+
+
+def test_library_fonts_reach_the_renderer_under_their_uploaded_name(
+    api: httpx.Client, template: dict[str, Any]
+) -> None:
+    with FONT.open("rb") as font:
+        uploaded = api.post("/fonts", files={"font": ("House-Sans.ttf", font, "font/ttf")}).json()
+    created = api.post("/jobs", json=job_for(template["id"])).json()
+    finished = wait_job(api, created["id"])
+    assert finished["status"] == "finished", finished
+    log = api.get(f"/jobs/{created['id']}/logs").text
+    assert "Font: House-Sans.ttf" in log
+    assert api.delete(f"/fonts/{uploaded['id']}").status_code == 204
