@@ -9,7 +9,6 @@ whose outcome is unknown is looked up by its idempotency tag before it is sent a
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +37,7 @@ from nexspec.plan import (
 )
 from nexspec.protocol import IDEMPOTENCY_TAG_PREFIX, MAX_BATCH_JOBS
 from nexspec.redaction import public_url
-from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, wait_rounds
+from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, round_budget, wait_rounds
 
 TEMPLATE_POLL_TIMEOUT = 15 * 60.0
 MAX_RESUBMISSIONS = 3
@@ -167,6 +166,7 @@ class Applier:
         self.clock = clock
         self.state = _State(lock, _section(lock.backend(plan.backend), instance))
         self.urls: dict[str, str] = {}
+        self.rounds = 0
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -522,11 +522,20 @@ class Applier:
 
     def _round(self) -> bool:
         tracked = self._tracked()
-        seen = poll_round(self.client, self.state.backend.project_tag, tracked)
+        self.rounds += 1
+        seen = poll_round(
+            self.client,
+            self.state.backend.project_tag,
+            tracked,
+            budget=round_budget(len(tracked)),
+            turn=self.rounds,
+        )
         changed = False
         ended = False
         for job in tracked:
-            remote = seen.get(job.id)
+            if job.id not in seen:
+                continue  # not looked at this round: the budget was spent
+            remote = seen[job.id]
             self._remember_url(job.name, remote.output_url if remote else None)
             entry = self.state.backend.jobs[job.name]
             update = self._observe(job.name, entry, remote)
@@ -660,8 +669,3 @@ def raise_for(result: ApplyResult) -> None:
         still = "still running (tracked; run `nexspec apply` or `nexspec status` later)"
         parts.append(f"{len(result.running)} job(s) {still}")
     raise JobsFailed("; ".join(parts))
-
-
-def rounds_budget(jobs: int) -> int:
-    """Requests one tracking round may use for ``jobs`` jobs (the documented bound)."""
-    return math.ceil(jobs / MAX_BATCH_JOBS) + 1

@@ -204,7 +204,7 @@ class ApiClient:
             ok_statuses=frozenset({400}),
         )
         assert response is not None
-        body = _body(response)
+        body = _body(response, "POST", "batches", outcome_unknown=response.status_code < 300)
         if response.status_code == 400 and "jobs" not in body:
             raise _api_error(response, "POST", "batches")
         return _batch_items(body, len(payloads))
@@ -221,60 +221,63 @@ class ApiClient:
         states: Sequence[str] = (),
         offset: int = 0,
         limit: int = MAX_LIST_LIMIT,
+        sort: str = "oldest_first",
     ) -> list[RemoteJob]:
-        params: dict[str, Any] = {"from": offset, "limit": limit, "sort": "oldest_first"}
+        params: dict[str, Any] = {"from": offset, "limit": limit, "sort": sort}
         if tags:
             params["tags"] = tags
         if from_date:
             params["from_date"] = from_date
         if states:
             params["states"] = ",".join(states)
-        body = self._send("GET", "jobs", params=params)
-        assert body is not None
-        items = _body_list(body)
-        return [_remote_job(item) for item in items]
-
-    def iter_jobs(self, *, tags: str, from_date: str | None = None) -> Iterator[RemoteJob]:
-        """Every job carrying ``tags``, a page of 1,000 per request."""
-        offset = 0
-        while True:
-            page = self.list_jobs(tags=tags, from_date=from_date, offset=offset)
-            yield from page
-            if len(page) < MAX_LIST_LIMIT:
-                return
-            offset += len(page)
+        response = self._send("GET", "jobs", params=params)
+        assert response is not None
+        return [_remote_job(item) for item in _body_list(response, "jobs")]
 
     def cancel_job(self, job_id: str) -> None:
         self._send("PATCH", f"jobs/{job_id}/cancel", ok_statuses=frozenset({409}))
 
     def download(self, url: str, target: Path) -> bool:
-        """Stream an output to ``target`` atomically; ``False`` if it is there with the same size."""
-        with self.storage.stream("GET", url) as response:
-            if response.status_code >= 300:
-                raise ApiError(
-                    f"download from {_host(url)} failed: {response.status_code} {response.reason_phrase}",
-                    method="GET",
-                    path=_host(url),
-                    status=response.status_code,
-                )
-            length = response.headers.get("content-length")
-            if length is not None and target.is_file() and target.stat().st_size == int(length):
-                return False
-            with atomic_path(target) as temp, temp.open("wb") as out:
-                for chunk in response.iter_bytes(1024 * 1024):
-                    out.write(chunk)
-            return True
+        """Stream an output to ``target`` atomically; ``False`` if it is there with the same size.
+
+        A download is a GET, safe to repeat: network errors and 5xx are retried like reads.
+        """
+        for attempt in range(1, self.retry.attempts + 1):
+            last = attempt == self.retry.attempts
+            try:
+                with self.storage.stream("GET", url) as response:
+                    if response.status_code < 300:
+                        return _save(response, target)
+                    if response.status_code not in RETRYABLE_STATUSES or last:
+                        raise ApiError(
+                            f"download from {_host(url)} failed: "
+                            f"{response.status_code} {response.reason_phrase}",
+                            method="GET",
+                            path=_host(url),
+                            status=response.status_code,
+                        )
+                    retry_after = _retry_after(response)
+            except httpx.TransportError as exc:
+                if last:
+                    raise ApiUnreachable(
+                        f"download from {_host(url)} failed: {_reason(exc)}", method="GET", path=_host(url)
+                    ) from exc
+                retry_after = None
+            self.sleep(self.retry.delay(attempt, retry_after))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- plumbing ----------------------------------------------------------------------
 
     def _json(self, method: str, path: str, *, json: Any = None, idempotent: bool = True) -> dict[str, Any]:
         response = self._send(method, path, json=json, idempotent=idempotent)
         assert response is not None
-        return _body(response)
+        # A creation the server acknowledged with an unreadable body did happen: its outcome
+        # is unknown to us, and sending it again could create it twice.
+        return _body(response, method, path, outcome_unknown=not idempotent)
 
     def _json_or_none(self, method: str, path: str) -> dict[str, Any] | None:
         response = self._send(method, path, missing_ok=True)
-        return None if response is None else _body(response)
+        return None if response is None else _body(response, method, path)
 
     def _send(
         self,
@@ -382,33 +385,46 @@ def _reason(exc: httpx.TransportError) -> str:
     return type(exc).__name__
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def _body(
+    response: httpx.Response, method: str, path: str, *, outcome_unknown: bool = False
+) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        raise ApiError(
-            f"{response.request.method} {response.request.url.path}: the response is not JSON",
-            status=response.status_code,
-        ) from None
+        raise _unreadable(response, method, path, "the response is not JSON", outcome_unknown) from None
     if not isinstance(body, dict):
-        raise ApiError(
-            f"{response.request.method} {response.request.url.path}: expected a JSON object",
-            status=response.status_code,
-        )
+        raise _unreadable(response, method, path, "expected a JSON object", outcome_unknown)
     return body
 
 
-def _body_list(response: httpx.Response) -> list[dict[str, Any]]:
+def _body_list(response: httpx.Response, path: str) -> list[dict[str, Any]]:
     try:
         body = response.json()
     except ValueError:
-        raise ApiError(
-            f"GET {response.request.url.path}: the response is not JSON",
-            status=response.status_code,
-        ) from None
+        raise _unreadable(response, "GET", path, "the response is not JSON", False) from None
     if not isinstance(body, list):
-        raise ApiError(f"GET {response.request.url.path}: expected a JSON array", status=response.status_code)
+        raise _unreadable(response, "GET", path, "expected a JSON array", False)
     return [item for item in body if isinstance(item, dict)]
+
+
+def _unreadable(
+    response: httpx.Response, method: str, path: str, problem: str, outcome_unknown: bool
+) -> ApiError:
+    request_id = response.headers.get("x-request-id")
+    text = f"{method} /{path.lstrip('/')}: {problem}" + (f" (request id {request_id})" if request_id else "")
+    error = ApiError(text, method=method, path=path, status=response.status_code, request_id=request_id)
+    error.outcome_unknown = outcome_unknown and response.status_code < 300
+    return error
+
+
+def _save(response: httpx.Response, target: Path) -> bool:
+    length = response.headers.get("content-length")
+    if length is not None and target.is_file() and target.stat().st_size == int(length):
+        return False
+    with atomic_path(target) as temp, temp.open("wb") as out:
+        for chunk in response.iter_bytes(1024 * 1024):
+            out.write(chunk)
+    return True
 
 
 def _api_error(

@@ -1,9 +1,10 @@
-"""Watching jobs until they end, in few requests: a round is ``ceil(N / 1000) + 1`` requests.
+"""Watching jobs until they end, in few requests: a round is at most ``ceil(N / 1000) + 1``.
 
 Every job nexspec submits carries the project's tag, so one listing of that tag (1,000
-jobs per page) reports all of them; only a job the listing misses is fetched on its own.
-The interval between rounds backs off while nothing changes. ``snapshot`` is the same
-listing used by ``plan --refresh`` and ``status``.
+jobs per page, newest first, so that the project's older jobs come last) reports all of
+them; only a job the listing misses is fetched on its own. The interval between rounds
+backs off while nothing changes. ``snapshot`` is the same listing used by
+``plan --refresh`` and ``status``, without a budget.
 """
 
 from __future__ import annotations
@@ -42,29 +43,56 @@ class Tracked:
     submitted_at: str | None
 
 
-def poll_round(client: ApiClient, project_tag: str, jobs: Iterable[Tracked]) -> dict[str, RemoteJob | None]:
-    """The current state of every tracked job, by id (``None``: the backend does not know it)."""
+def round_budget(jobs: int) -> int:
+    """Requests one tracking round may use for ``jobs`` jobs (the documented bound)."""
+    return math.ceil(jobs / MAX_LIST_LIMIT) + 1
+
+
+def poll_round(
+    client: ApiClient,
+    project_tag: str,
+    jobs: Iterable[Tracked],
+    *,
+    budget: int | None = None,
+    turn: int = 0,
+) -> dict[str, RemoteJob | None]:
+    """The current state of tracked jobs, by id (``None``: the backend does not know it).
+
+    With a ``budget``, at most that many requests are made: listing pages until every job
+    was seen (``budget - 1`` pages at most), then single fetches of the jobs the listing
+    missed while requests remain, starting at the ``turn``-th so that each gets its turn.
+    A job left out this round is absent from the result. Without a budget, all are looked at.
+    """
     wanted = {job.id: job for job in jobs}
     if not wanted:
         return {}
     seen: dict[str, RemoteJob | None] = {}
+    used = 0
     if project_tag:
         since = _since(job.submitted_at for job in wanted.values())
-        for remote in _listing(client, project_tag, since, len(wanted)):
-            if remote.id in wanted:
-                seen[remote.id] = remote
-    for job_id in wanted.keys() - seen.keys():
+        for page in _pages(client, project_tag, since):
+            used += 1
+            seen.update((remote.id, remote) for remote in page if remote.id in wanted)
+            if len(seen) == len(wanted) or (budget is not None and used >= budget - 1):
+                break
+    missing = [job_id for job_id in wanted if job_id not in seen]
+    if budget is not None and missing:
+        start = turn % len(missing)
+        missing = (missing[start:] + missing[:start])[: max(budget - used, 0)]
+    for job_id in missing:
         seen[job_id] = client.get_job(job_id)
     return seen
 
 
-def _listing(client: ApiClient, tag: str, since: str | None, expected: int) -> Iterator[RemoteJob]:
-    # Stop after the pages our jobs can fill, plus one: older jobs of the project are noise.
-    pages = math.ceil(expected / MAX_LIST_LIMIT) + 1
-    for index, job in enumerate(client.iter_jobs(tags=tag, from_date=since)):
-        if index >= pages * MAX_LIST_LIMIT:
+def _pages(client: ApiClient, tag: str, since: str | None) -> Iterator[list[RemoteJob]]:
+    """The project's jobs, newest first: the tracked ones are the project's latest."""
+    offset = 0
+    while True:
+        page = client.list_jobs(tags=tag, from_date=since, offset=offset, sort="newest_first")
+        yield page
+        if len(page) < MAX_LIST_LIMIT:
             return
-        yield job
+        offset += len(page)
 
 
 def _since(timestamps: Iterable[str | None]) -> str | None:

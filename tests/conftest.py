@@ -11,15 +11,20 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from nexspec.server.embedded import EmbeddedServer
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 SCRUBBED_PREFIXES = ("NEXRENDER_", "NEXSPEC_")
 SCRUBBED_NAMES = {"CI"}
+LOCAL_TOKEN = "local-server-token-0123456789"
 
 MakeProject = Callable[..., Path]
 
@@ -122,3 +127,24 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Runs the test from ``tmp_path``, so printed paths start with ``project/``."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A real local backend on loopback, one-frame renders, shared by the client and apply tests."""
+    from nexspec.server.embedded import start_embedded
+
+    data = tmp_path_factory.mktemp("local-server")
+    with start_embedded(data, token=LOCAL_TOKEN, workers=2, render_fast=True) as running:
+        yield running
+
+
+@pytest.fixture
+def request_counts() -> Callable[[EmbeddedServer], dict[str, int]]:
+    """What a server's ``/_nexspec/metrics`` route counted so far, by ``METHOD /route``."""
+
+    def counts(server: EmbeddedServer) -> dict[str, int]:
+        requests: dict[str, int] = httpx.get(server.root_url + "/_nexspec/metrics").json()["requests"]
+        return requests
+
+    return counts

@@ -10,7 +10,7 @@ import pytest
 from conftest import job_for, upload_template, wait_job, wait_template
 from lottie_docs import lottie, lottie_bytes, zipped
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 ULID_LIKE = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 
