@@ -225,9 +225,19 @@ def test_render_fast_renders_one_frame(data_dir: Any) -> None:
     with start_embedded(data_dir, token="t" * 20, workers=1, render_fast=True) as fast:
         with client(fast, "t" * 20) as api:
             template = upload_template(api, lottie_bytes())
-            job = wait_job(api, api.post("/jobs", json=job_for(template["id"])).json()["id"])
+            jobs = [
+                wait_job(api, api.post("/jobs", json=job_for(template["id"])).json()["id"]) for _ in range(2)
+            ]
+            assert [j["status"] for j in jobs] == ["finished", "finished"]
+            # The second job reuses the first one's one-frame output, after the same checks.
+            assert "reused the one-frame output" in api.get(f"/jobs/{jobs[1]['id']}/logs").text
+            wrong = {"type": "text", "layerName": "nope", "value": "x"}
+            failed = wait_job(
+                api, api.post("/jobs", json=job_for(template["id"], assets=[wrong])).json()["id"]
+            )
+            assert failed["stats"]["error"] == "Layer 'nope' not found in composition 'main'"
             out = data_dir / "fast.mp4"
-            out.write_bytes(httpx.get(job["outputUrl"]).content)
+            out.write_bytes(httpx.get(jobs[1]["outputUrl"]).content)
         with av.open(str(out)) as container:
             assert sum(1 for _ in container.decode(video=0)) == 1
 
