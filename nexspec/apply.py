@@ -9,13 +9,16 @@ whose outcome is unknown is looked up by its idempotency tag before it is sent a
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from nexspec.client import ApiClient, BatchItem, CreatedJob, UploadInfo
 from nexspec.errors import ApiError, Interrupted, JobsFailed, StalePlanError
@@ -167,6 +170,7 @@ class Applier:
         self.state = _State(lock, _section(lock.backend(plan.backend), instance))
         self.urls: dict[str, str] = {}
         self.rounds = 0
+        self.mutex = threading.Lock()
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -193,7 +197,8 @@ class Applier:
             self._submit_all(failed_templates)
             timed_out = False
             if self.options.wait:
-                deadline = started + self.options.timeout if self.options.timeout else None
+                timeout = self.options.timeout
+                deadline = started + timeout if timeout is not None else None
                 timed_out = not self._track(deadline)
         except KeyboardInterrupt:
             self._save()
@@ -219,19 +224,19 @@ class Applier:
             return failed
         with ThreadPoolExecutor(max_workers=min(self.options.parallelism, len(changes))) as pool:
             futures = {pool.submit(self._prepare_template, change): change for change in changes}
-            for future in as_completed(futures):
-                change = futures[future]
-                try:
-                    entry = future.result()
-                except ApiError as exc:
-                    failed.add(change.name)
-                    self._template_failed(change, str(exc))
-                    continue
-                self.state.backend = self.state.backend.with_template(change.name, entry)
-                self._save()
-                if entry.status != "uploaded":
-                    failed.add(change.name)
-                    self._template_failed(change, entry.error or f"ended {entry.status}")
+            with _cancelled_on_interrupt(futures):
+                for future in as_completed(futures):
+                    change = futures[future]
+                    try:
+                        entry = future.result()
+                    except ApiError as exc:
+                        failed.add(change.name)
+                        self._template_failed(change, str(exc))
+                        continue
+                    self._record_template(change.name, entry)
+                    if entry.status != "uploaded":
+                        failed.add(change.name)
+                        self._template_failed(change, entry.error or f"ended {entry.status}")
         return failed
 
     def _template_failed(self, change: TemplateChange, message: str) -> None:
@@ -260,10 +265,21 @@ class Applier:
         self.emit(Event(EventKind.TEMPLATE, change.name, status="processing"))
         return self._await_template(template_id, spec)
 
+    def _record_template(self, name: str, entry: TemplateEntry) -> None:
+        # Templates are prepared in parallel threads: one update and write of the lock at a time.
+        with self.mutex:
+            self.state.backend = self.state.backend.with_template(name, entry)
+            self._save()
+
     def _upload_slot(self, change: TemplateChange, spec: TemplateTarget) -> tuple[str, UploadInfo]:
         if change.action is TemplateAction.UPLOAD and change.remote_id:
             return change.remote_id, self.client.fresh_upload(change.remote_id)
         created = self.client.create_template(spec.kind, spec.display_name)
+        # Recorded at once, so that an apply stopped before the upload ends uploads to this
+        # template next time instead of creating another.
+        self._record_template(
+            change.name, TemplateEntry(spec.digest, created.id, spec.kind, "awaiting_upload")
+        )
         upload = created.upload or self.client.fresh_upload(created.id)
         return created.id, upload
 
@@ -355,6 +371,8 @@ class Applier:
                     self._save()
                     return
                 pending = self._look_up(pending)
+                if not pending:
+                    return
                 continue
             for (name, entry, _), item in zip(pending, items, strict=True):
                 self._batch_item(name, entry, item)
@@ -378,16 +396,17 @@ class Applier:
                     pool.submit(self.client.create_job, payload): (name, entry, payload)
                     for name, entry, payload in pending
                 }
-                for future in as_completed(futures):
-                    name, entry, payload = futures[future]
-                    try:
-                        self._accepted(name, entry, future.result())
-                    except ApiError as exc:
-                        if exc.outcome_unknown:
-                            unknown.append((name, entry, payload))
-                        else:
-                            self._rejected(name, entry, str(exc))
-                    self._save()
+                with _cancelled_on_interrupt(futures):
+                    for future in as_completed(futures):
+                        name, entry, payload = futures[future]
+                        try:
+                            self._accepted(name, entry, future.result())
+                        except ApiError as exc:
+                            if exc.outcome_unknown:
+                                unknown.append((name, entry, payload))
+                            else:
+                                self._rejected(name, entry, str(exc))
+                        self._save()
             if not unknown:
                 return
             pending = self._look_up(unknown)
@@ -438,7 +457,8 @@ class Applier:
         again = []
         with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
             found = list(pool.map(lambda item: self._find(item[1].tag), unknown))
-        for (name, entry, payload), remote in zip(unknown, found, strict=True):
+        for (name, entry, payload), candidates in zip(unknown, found, strict=True):
+            remote = self._unclaimed(name, candidates)
             if remote is None:
                 again.append((name, entry, payload))
             else:
@@ -446,9 +466,21 @@ class Applier:
         self._save()
         return again
 
-    def _find(self, tag: str) -> RemoteJob | None:
-        matches = self.client.list_jobs(tags=tag, limit=10)
-        return matches[0] if matches else None
+    def _find(self, tag: str) -> list[RemoteJob]:
+        """Jobs carrying ``tag`` that belong to this project, newest first.
+
+        The tag comes from the job's content, so another project rendering the same job
+        carries it too: when the backend reports tags, only this project's jobs will do.
+        """
+        project = self.state.backend.project_tag
+        matches = self.client.list_jobs(tags=tag, limit=100, sort="newest_first")
+        return [job for job in matches if not job.tags or project in job.tags]
+
+    def _unclaimed(self, name: str, candidates: Sequence[RemoteJob]) -> RemoteJob | None:
+        """The first candidate no other job of the lock has adopted (two jobs of the project
+        may have the same content, hence the same tag)."""
+        claimed = {entry.id for other, entry in self.state.backend.jobs.items() if other != name and entry.id}
+        return next((job for job in candidates if job.id not in claimed), None)
 
     def _adopt(self, name: str, entry: JobEntry, remote: RemoteJob) -> None:
         status = job_status(remote.status)
@@ -623,6 +655,18 @@ class Applier:
             self.state.uploaded,
             timed_out,
         )
+
+
+@contextmanager
+def _cancelled_on_interrupt(futures: Iterable[Future[Any]]) -> Iterator[None]:
+    """On Ctrl-C, what has not started yet never starts: requests already sent finish, and
+    their intents, recorded beforehand, let the next apply look them up."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        raise
 
 
 def _section(backend: BackendLock, instance: str) -> BackendLock:

@@ -16,24 +16,38 @@ from typing import Any
 import click
 
 from nexspec import __version__, views
-from nexspec.errors import EXIT_INTERRUPTED, NexspecError, SpecError
+from nexspec.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, NexspecError, SpecError
 
 PROJECT = click.argument("project", default=".", type=click.Path(path_type=Path))
 
 
 class NexspecGroup(click.Group):
-    """Turns nexspec's own errors into a message on stderr and their documented exit code."""
+    """Turns nexspec's own errors into a message on stderr and their documented exit code.
+
+    ``plan --detailed-exitcode`` keeps 2 for "changes", so there every error exits 1,
+    usage errors included (click's own as well as nexspec's).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["nexspec.detailed"] = args[:1] == ["plan"] and "--detailed-exitcode" in args
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        detailed = bool(ctx.meta.get("nexspec.detailed"))
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            if not detailed:
+                raise
+            exc.show()
+            ctx.exit(EXIT_ERROR)
         except SpecError as exc:
             _echo_err(views.format_diagnostics_text(exc.diagnostics, prefix=_prefix(ctx)))
             _echo_err(f"error: {exc}")
-            ctx.exit(exc.exit_code)
+            ctx.exit(EXIT_ERROR if detailed else exc.exit_code)
         except NexspecError as exc:
             _echo_err(f"error: {exc}")
-            ctx.exit(exc.exit_code)
+            ctx.exit(EXIT_ERROR if detailed and exc.exit_code == EXIT_USAGE else exc.exit_code)
         except KeyboardInterrupt:
             _echo_err("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
@@ -391,17 +405,10 @@ def _download_dir(root: Path, option: Path | None) -> Path | None:
 
 
 def _sink(fmt: str) -> Any:
-    from nexspec.progress import JsonEvents, LinePrinter
+    from nexspec.progress import progress_sink
 
-    if fmt == "json":
-        return JsonEvents(sys.stdout)
-    return LinePrinter(sys.stderr)
-
-
-def _live(total: int) -> Any:
-    from nexspec.progress import LiveDisplay
-
-    return LiveDisplay(sys.stderr, total)
+    terminal = sys.stderr.isatty() and not os.environ.get("CI")
+    return progress_sink(fmt, terminal=terminal, stdout=sys.stdout, stderr=sys.stderr)
 
 
 def _interactive() -> bool:
@@ -415,12 +422,16 @@ def _confirm(yes: bool, fmt: str) -> bool:
 
 
 def _show_plan(plan: Any, fmt: str, sink: Any) -> None:
+    from nexspec.progress import LiveDisplay, jobs_to_watch
+
     if fmt == "json":
         from nexspec.plan import plan_to_json
 
         sink.emit({"type": "plan", "plan": plan_to_json(plan)})
     else:
         _echo_err(views.format_plan_text(plan))
+    if isinstance(sink, LiveDisplay):
+        sink.expect(jobs_to_watch(plan))
 
 
 def _finish(outcome: Any, fmt: str, sink: Any) -> None:
@@ -462,7 +473,7 @@ def status(ctx: click.Context, project: Path, backend: str | None, api_url: str 
     root = _project(ctx, project)
     report = refresh_status(root, _choice(backend, api_url), environ=os.environ)
     if report.holder:
-        _echo_err(f"an apply is running: {report.holder}")
+        _echo_err(views.format_holder(report.holder))
     click.echo(views.format_status(report.jobs, backend=report.backend))
 
 

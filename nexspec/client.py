@@ -534,4 +534,14 @@ def _remote_job(body: Mapping[str, Any]) -> RemoteJob:
         finished_at=stats.get("finishedAt") or stats.get("errorAt"),
         progress=float(progress) if isinstance(progress := body.get("progress"), int | float) else None,
         created_at=stats.get("createdAt"),
+        tags=_tags(body.get("tags")),
     )
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    """A job's tags: a list, or the comma-separated string nexrender itself uses."""
+    if isinstance(value, str):
+        return tuple(t for t in value.split(",") if t)
+    if isinstance(value, list):
+        return tuple(str(t) for t in value)
+    return ()

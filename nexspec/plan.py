@@ -93,6 +93,7 @@ class RemoteJob:
     finished_at: str | None = None
     progress: float | None = None
     created_at: str | None = None
+    tags: tuple[str, ...] = ()  # empty when the backend does not report them
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from nexspec import __version__
 from nexspec.apply import Event, EventKind
+from nexspec.plan import SUBMITTING_ACTIONS, JobAction, Plan
 
 EVENTS_FORMAT_VERSION = "1.0"
 MAX_LIVE_LINES = 12
@@ -79,9 +80,13 @@ class _Board:
 
 
 class LiveDisplay:
-    """A redrawn panel on a terminal: overall bar, then the running jobs."""
+    """A redrawn panel on a terminal: overall bar, then the running jobs.
 
-    def __init__(self, stream: IO[str], total: int) -> None:
+    It starts drawing at the first event, so the plan and the confirmation prompt shown
+    before it are left alone; ``expect`` says how many jobs the bar counts.
+    """
+
+    def __init__(self, stream: IO[str], total: int = 0) -> None:
         from rich.console import Console
         from rich.live import Live
 
@@ -89,10 +94,17 @@ class LiveDisplay:
         self.board = _Board(total)
         self.lock = threading.Lock()
         self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
-        self.live.start()
+        self.started = False
+
+    def expect(self, total: int) -> None:
+        with self.lock:
+            self.board.total = total
 
     def __call__(self, event: Event) -> None:
         with self.lock:
+            if not self.started:
+                self.live.start()
+                self.started = True
             line = self._update(event)
             if line:
                 self.live.console.print(line, markup=False, highlight=False)
@@ -129,8 +141,28 @@ class LiveDisplay:
         return Group(*lines)
 
     def close(self) -> None:
-        self.live.update(self._render())
-        self.live.stop()
+        with self.lock:
+            if self.started:
+                self.live.update(self._render())
+                self.live.stop()
+                self.started = False
+
+
+Sink = LinePrinter | JsonEvents | LiveDisplay
+
+
+def jobs_to_watch(plan: Plan) -> int:
+    """How many jobs an apply of ``plan`` submits or tracks."""
+    return sum(1 for j in plan.jobs if j.action in SUBMITTING_ACTIONS or j.action is JobAction.TRACK)
+
+
+def progress_sink(fmt: str, *, terminal: bool, stdout: IO[str], stderr: IO[str]) -> Sink:
+    """NDJSON on stdout for ``--format json``; else on stderr, live on a terminal, or lines."""
+    if fmt == "json":
+        return JsonEvents(stdout)
+    if terminal:
+        return LiveDisplay(stderr)
+    return LinePrinter(stderr)
 
 
 def describe(event: Event) -> str | None:

@@ -58,10 +58,10 @@ def poll_round(
 ) -> dict[str, RemoteJob | None]:
     """The current state of tracked jobs, by id (``None``: the backend does not know it).
 
-    With a ``budget``, at most that many requests are made: listing pages until every job
-    was seen (``budget - 1`` pages at most), then single fetches of the jobs the listing
-    missed while requests remain, starting at the ``turn``-th so that each gets its turn.
-    A job left out this round is absent from the result. Without a budget, all are looked at.
+    The listing stops once it showed every job, after ``ceil(N / 1000)`` pages at most;
+    the jobs it missed are fetched one by one. With a ``budget``, no more requests than
+    that are made: single fetches stop when it is spent, starting at the ``turn``-th
+    missed job so that each gets its turn, and a job left out is absent from the result.
     """
     wanted = {job.id: job for job in jobs}
     if not wanted:
@@ -69,11 +69,12 @@ def poll_round(
     seen: dict[str, RemoteJob | None] = {}
     used = 0
     if project_tag:
+        pages = math.ceil(len(wanted) / MAX_LIST_LIMIT)
         since = _since(job.submitted_at for job in wanted.values())
         for page in _pages(client, project_tag, since):
             used += 1
             seen.update((remote.id, remote) for remote in page if remote.id in wanted)
-            if len(seen) == len(wanted) or (budget is not None and used >= budget - 1):
+            if len(seen) == len(wanted) or used >= pages:
                 break
     missing = [job_id for job_id in wanted if job_id not in seen]
     if budget is not None and missing:

@@ -317,23 +317,30 @@ def _markdown_details(changed: list[JobChange]) -> list[str]:
 def _fit_markdown(
     head: list[str], templates: list[str], table: list[str], details: list[str], limit: int
 ) -> str:
-    note = (
-        "\n\n_{cut} more row(s) not shown: the comment is limited to {limit:,} characters; "
-        "see the full plan with `nexspec plan --format json`._"
-    )
     body = [*head, *(["**Templates**", *templates, ""] if templates else []), *table]
     text = "\n".join(body)
     if details:
         folded = "\n\n<details><summary>What changed</summary>\n\n" + "\n".join(details) + "\n\n</details>"
         if len(text) + len(folded) <= limit:
             return text + folded + "\n"
-    while len(text) > limit - 200 and len(body) > len(head) + 2:
+    while len(text) > limit - 250 and len(body) > len(head) + 2:
         body.pop()
         text = "\n".join(body)
     cut = len(head) + len(templates) + len(table) - len(body) + (2 if templates else 0)
     if cut > 0 or details:
-        text += note.format(cut=max(cut, 0), limit=limit)
+        text += _cut_note(cut, details=bool(details), limit=limit)
     return text + "\n"
+
+
+def _cut_note(rows: int, *, details: bool, limit: int) -> str:
+    """What a markdown plan left out, and where to see all of it."""
+    parts = [f"{rows:,} more row(s)"] if rows > 0 else []
+    if details:
+        parts.append("the details of what changed")
+    return (
+        f"\n\n_{' and '.join(parts)} not shown: the comment is limited to {limit:,} characters; "
+        "see the full plan with `nexspec plan --format json`._"
+    )
 
 
 def _md(text: str) -> str:
@@ -374,3 +381,9 @@ def format_status(jobs: Mapping[str, JobEntry], *, backend: str) -> str:
         for name, entry in sorted(jobs.items())
     ]
     return f"Backend {backend}\n" + format_table(("job", "status", "render", "output or error"), rows)
+
+
+def format_holder(holder: Mapping[str, object]) -> str:
+    """The line ``status`` shows while an apply holds the project's lock."""
+    who = f"{holder.get('owner')} on {holder.get('host')}, pid {holder.get('pid')}"
+    return f"an apply is running ({who}, since {holder.get('started_at')}); the lock file was not updated"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nexspec.backend import BackendChoice, connect
 from nexspec.commands.validate import state_dir
+from nexspec.errors import LockHeldError
 from nexspec.lock import BackendLock, JobEntry
 from nexspec.lockfile import LOCK_FILE, apply_guard, lock_holder, read_lock, write_lock
 from nexspec.plan import RemoteJob, observed
@@ -23,19 +24,33 @@ class StatusReport:
 
 
 def refresh_status(root: Path, choice: BackendChoice, *, environ: Mapping[str, str]) -> StatusReport:
-    """Ask the backend about every job in the lock, record what changed, report all of them."""
-    holder = lock_holder(state_dir(root))
-    with apply_guard(state_dir(root), command="status"):
-        lock, _ = read_lock(root / LOCK_FILE)
-        backend = lock.backend(choice.key)
-        if not backend.jobs:
-            return StatusReport(choice.key, {}, 0, holder)
-        with connect(choice, root, environ) as connection:
-            remote = snapshot(connection.client, backend)
-        updated, changed = _refreshed(backend, remote.jobs)
-        if changed:
-            write_lock(root / LOCK_FILE, lock.with_backend(choice.key, updated))
-    return StatusReport(choice.key, updated.jobs, changed, holder)
+    """Ask the backend about every job in the lock, record what changed, report all of them.
+
+    While an apply runs it owns the lock file: a remote backend is then only read (the
+    report names the apply's holder). The embedded backend cannot be: a second one on the
+    same data dir would take over the running apply's jobs.
+    """
+    state = state_dir(root)
+    try:
+        with apply_guard(state, command="status"):
+            return _report(root, choice, environ, record=True)
+    except LockHeldError:
+        if choice.is_local:
+            raise
+    return replace(_report(root, choice, environ, record=False), holder=lock_holder(state))
+
+
+def _report(root: Path, choice: BackendChoice, environ: Mapping[str, str], *, record: bool) -> StatusReport:
+    lock, _ = read_lock(root / LOCK_FILE)
+    backend = lock.backend(choice.key)
+    if not backend.jobs:
+        return StatusReport(choice.key, {}, 0)
+    with connect(choice, root, environ) as connection:
+        remote = snapshot(connection.client, backend)
+    updated, changed = _refreshed(backend, remote.jobs)
+    if changed and record:
+        write_lock(root / LOCK_FILE, lock.with_backend(choice.key, updated))
+    return StatusReport(choice.key, updated.jobs, changed)
 
 
 def _refreshed(backend: BackendLock, remote: Mapping[str, RemoteJob | None]) -> tuple[BackendLock, int]:
