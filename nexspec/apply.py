@@ -44,6 +44,9 @@ from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, round_bud
 
 TEMPLATE_POLL_TIMEOUT = 15 * 60.0
 MAX_RESUBMISSIONS = 3
+LOOKUP_ROUNDS = 5
+# Tracking rounds that may fail in a row (backing off between them) before apply gives up.
+MAX_FAILED_ROUNDS = 12
 
 
 class EventKind(StrEnum):
@@ -169,6 +172,7 @@ class Applier:
         self.clock = clock
         self.state = _State(lock, _section(lock.backend(plan.backend), instance))
         self.urls: dict[str, str] = {}
+        self.failed_rounds = 0
         self.rounds = 0
         self.mutex = threading.Lock()
 
@@ -453,18 +457,54 @@ class Applier:
     def _look_up(
         self, unknown: Sequence[tuple[str, JobEntry, JsonObject]]
     ) -> list[tuple[str, JobEntry, JsonObject]]:
-        """Adopt submissions that did reach the backend; return those that must be sent again."""
-        again = []
+        """Adopt submissions that did reach the backend; return those that must be sent again.
+
+        A submission is sent again only after a lookup *succeeded* and found nothing; lookups
+        that fail are tried again in later rounds, and one still unanswered is left as an
+        intent for the next apply to look up.
+        """
+        again: list[tuple[str, JobEntry, JsonObject]] = []
+        pending = list(unknown)
+        for round_ in range(LOOKUP_ROUNDS):
+            if round_:
+                self.sleep(self.options.poll.initial * 2**round_)
+            pending = self._look_up_round(pending, again)
+            if not pending:
+                return again
+        for name, _, _ in pending:
+            self._fail(
+                name,
+                "could not confirm whether the submission reached the backend; "
+                "run `nexspec apply` again to look it up",
+            )
+        return again
+
+    def _look_up_round(
+        self,
+        pending: Sequence[tuple[str, JobEntry, JsonObject]],
+        again: list[tuple[str, JobEntry, JsonObject]],
+    ) -> list[tuple[str, JobEntry, JsonObject]]:
         with ThreadPoolExecutor(max_workers=self.options.parallelism) as pool:
-            found = list(pool.map(lambda item: self._find(item[1].tag), unknown))
-        for (name, entry, payload), candidates in zip(unknown, found, strict=True):
-            remote = self._unclaimed(name, candidates)
-            if remote is None:
-                again.append((name, entry, payload))
+            found = list(pool.map(lambda item: self._find_or_none(item[1].tag), pending))
+        unanswered = []
+        for item, candidates in zip(pending, found, strict=True):
+            name, entry, _ = item
+            remote = None if candidates is None else self._unclaimed(name, candidates)
+            if candidates is None:
+                unanswered.append(item)
+            elif remote is None:
+                again.append(item)
             else:
                 self._adopt(name, entry, remote)
         self._save()
-        return again
+        return unanswered
+
+    def _find_or_none(self, tag: str) -> list[RemoteJob] | None:
+        try:
+            return self._find(tag)
+        except ApiError as exc:
+            self.emit(Event(EventKind.NOTE, message=f"lookup by tag failed, will try again: {exc}"))
+            return None
 
     def _find(self, tag: str) -> list[RemoteJob]:
         """Jobs carrying ``tag`` that belong to this project, newest first.
@@ -555,13 +595,22 @@ class Applier:
     def _round(self) -> bool:
         tracked = self._tracked()
         self.rounds += 1
-        seen = poll_round(
-            self.client,
-            self.state.backend.project_tag,
-            tracked,
-            budget=round_budget(len(tracked)),
-            turn=self.rounds,
-        )
+        try:
+            seen = poll_round(
+                self.client,
+                self.state.backend.project_tag,
+                tracked,
+                budget=round_budget(len(tracked)),
+                turn=self.rounds,
+            )
+        except ApiError as exc:
+            # A failed round changes nothing: wait longer and ask again, a bounded number of times.
+            self.failed_rounds += 1
+            if self.failed_rounds > MAX_FAILED_ROUNDS:
+                raise
+            self.emit(Event(EventKind.NOTE, message=f"tracking request failed, will try again: {exc}"))
+            return False
+        self.failed_rounds = 0
         changed = False
         ended = False
         for job in tracked:

@@ -139,9 +139,9 @@ class ApiClient:
     # -- templates -------------------------------------------------------------------
 
     def create_template(self, kind: str, display_name: str) -> CreatedTemplate:
-        body = self._json(
-            "POST", "templates", json={"type": kind, "displayName": display_name}, idempotent=False
-        )
+        # Repeating a template creation is safe: at worst it leaves an empty template, never a
+        # render, so it is retried like a read.
+        body = self._json("POST", "templates", json={"type": kind, "displayName": display_name})
         return _created_template(body)
 
     def fresh_upload(self, template_id: str) -> UploadInfo:
