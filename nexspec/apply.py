@@ -126,10 +126,12 @@ class ApplyResult:
     submitted: int = 0
     uploaded: int = 0
     timed_out: bool = False
+    waited: bool = True
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.running
+        """No job failed, and (unless ``--no-wait`` asked not to wait) every job finished."""
+        return not self.failed and (not self.running or not self.waited)
 
 
 @dataclass
@@ -703,6 +705,7 @@ class Applier:
             self.state.submitted,
             self.state.uploaded,
             timed_out,
+            waited=self.options.wait,
         )
 
 
@@ -758,7 +761,7 @@ def raise_for(result: ApplyResult) -> None:
     parts = []
     if result.failed:
         parts.append(f"{len(result.failed)} job(s) failed")
-    if result.running:
+    if result.running and result.waited:
         still = "still running (tracked; run `nexspec apply` or `nexspec status` later)"
         parts.append(f"{len(result.running)} job(s) {still}")
     raise JobsFailed("; ".join(parts))

@@ -359,6 +359,8 @@ def format_apply_summary(result: ApplyResult) -> str:
     if result.timed_out:
         head += "; stopped waiting at --timeout"
     lines = [head]
+    if result.running and not result.waited:
+        lines.append("Not waiting (--no-wait): `nexspec status` reports on them later.")
     if result.failed:
         lines.append("Failed:")
         for failure in result.failed:
