@@ -168,8 +168,12 @@ def _composition_findings(info: TemplateInfo, composition: str | None) -> list[F
 def _target(info: TemplateInfo, composition: str | None, asset: JsonObject) -> tuple[Composition, ...] | None:
     """The compositions an asset's layer may be in; ``None`` when that cannot be known."""
     name = _str(asset.get("composition")) or composition
-    if name is None or name == "*":
+    if name == "*":
         return info.compositions
+    if name is None:
+        # A job naming no composition renders the template's first one (a .mogrt's, a
+        # Lottie's root), so that is where its layers must be.
+        return info.compositions[:1]
     comp = info.composition(name.split("->")[-1].strip())
     return (comp,) if comp is not None else None
 

@@ -164,17 +164,21 @@ def test_layers_and_their_kinds(asset: JsonObject, composition: str | None, prob
         ({"type": "text", "layerName": "names", "value": "x", "composition": "*"}, "main",
          [("error", "layer 'names' not found in any composition", "jobs.teaser.assets[0].layerName",
            "did you mean 'name'?")]),
-        ({"type": "text", "layerName": "name", "value": "x"}, None, []),
-        ({"type": "image", "layerName": "name", "src": "https://x/a.png"}, None,
-         [("error", "layer 'name' in any composition is a text layer, not a footage layer",
+        ({"type": "text", "layerName": "title", "value": "x"}, None, []),
+        ({"type": "image", "layerName": "title", "src": "https://x/a.png"}, None,
+         [("error", "layer 'title' in composition 'main' is a text layer, not a footage layer",
            "jobs.teaser.assets[0].layerName", IMAGE_WHY)]),
+        # With no composition named, the first one renders: a layer only in a precomp is missing.
+        ({"type": "text", "layerName": "name", "value": "x"}, None,
+         [("error", "layer 'name' not found in composition 'main'", "jobs.teaser.assets[0].layerName",
+           "layers here: 'background', 'ctrl', 'dup', 'lower third', 'music', 'photo', 'title'")]),
         ({"type": "text", "layerName": "name", "value": "x"}, "mian",
          [("error", "composition 'mian' not found in the template", "jobs.teaser.composition",
            "did you mean 'main'?")]),
     ],
     ids=["asset-nested-path", "asset-composition", "job-nested-path", "job-nested-path-wrong-layer",
          "asset-composition-typo", "asset-any", "asset-any-unknown", "no-composition",
-         "no-composition-kind", "unknown-job-composition"],
+         "no-composition-kind", "no-composition-precomp-layer", "unknown-job-composition"],
 )  # fmt: skip
 def test_compositions_of_assets(asset: JsonObject, composition: str | None, problems: Found) -> None:
     assert one_asset(asset, composition) == problems

@@ -31,7 +31,7 @@ jobs:
 INVALID = VALID.replace("layerName: title", "layerName: titel")
 WITH_DEBRIS = VALID.replace("{path: promo.json}", "{path: promo.zip, composition: main}")
 LAYER_ERROR = (
-    "project/nexspec.yaml:8:33: error: layer 'titel' not found in any composition "
+    "project/nexspec.yaml:8:33: error: layer 'titel' not found in composition 'main' "
     "[jobs.teaser.assets[0].layerName]\n"
     "  hint: did you mean 'title'?\n"
 )
@@ -168,7 +168,7 @@ def test_validate_github(invalid: Path) -> None:
     assert outcome(invoke("validate", "project", "--format", "github")) == (
         1,
         "::error file=project/nexspec.yaml,line=8,col=33,title=jobs.teaser.assets[0].layerName::"
-        "layer 'titel' not found in any composition (did you mean 'title'?)\n",
+        "layer 'titel' not found in composition 'main' (did you mean 'title'?)\n",
         "",
     )
 
@@ -184,7 +184,7 @@ def test_validate_json(invalid: Path) -> None:
         "diagnostics": [
             {
                 "severity": "error",
-                "summary": "layer 'titel' not found in any composition",
+                "summary": "layer 'titel' not found in composition 'main'",
                 "detail": "",
                 "field": "jobs.teaser.assets[0].layerName",
                 "hint": "did you mean 'title'?",

@@ -49,7 +49,7 @@ def test_validate_with_the_console_script(project: MakeProject, tmp_path: Path) 
     result = run(console_script(), "validate", "project", cwd=tmp_path, env={"PATH": "", "BRAND": "Acme"})
     assert (result.returncode, result.stdout) == (1, "invalid: 2 errors, 0 warnings\n")
     assert result.stderr.splitlines()[:2] == [
-        "project/nexspec.yaml:10:33: error: layer 'titel' not found in any composition "
+        "project/nexspec.yaml:10:33: error: layer 'titel' not found in composition 'main' "
         "[jobs.city-{{ row.slug }}.assets[0].layerName]",
         "  hint: did you mean 'title'?",
     ]
