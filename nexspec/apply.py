@@ -47,6 +47,7 @@ MAX_RESUBMISSIONS = 3
 LOOKUP_ROUNDS = 5
 # Tracking rounds that may fail in a row (backing off between them) before apply gives up.
 MAX_FAILED_ROUNDS = 12
+TRACKING_SAVE_INTERVAL = 2.0
 
 
 class EventKind(StrEnum):
@@ -175,12 +176,14 @@ class Applier:
         self.state = _State(lock, _section(lock.backend(plan.backend), instance))
         self.urls: dict[str, str] = {}
         self.failed_rounds = 0
+        self.saved_at = float("-inf")
         self.rounds = 0
         self.mutex = threading.Lock()
 
     # -- bookkeeping ---------------------------------------------------------------------
 
     def _save(self) -> None:
+        self.saved_at = self.clock()
         self.state.lock = self.state.lock.with_backend(self.plan.backend, self.state.backend)
         write_lock(self.lock_path, self.state.lock)
 
@@ -206,6 +209,7 @@ class Applier:
                 timeout = self.options.timeout
                 deadline = started + timeout if timeout is not None else None
                 timed_out = not self._track(deadline)
+                self._save()
         except KeyboardInterrupt:
             self._save()
             raise Interrupted(
@@ -626,7 +630,9 @@ class Applier:
                 changed = True
                 ended = ended or update.status in TERMINAL
                 self._set_job(job.name, update)
-        if ended:
+        # Ids are recorded at submission; what a round learns (a job ended) can be learnt again,
+        # so the lock is rewritten at most every few seconds while tracking, and at the end.
+        if ended and self.clock() - self.saved_at >= TRACKING_SAVE_INTERVAL:
             self._save()
         return changed
 
