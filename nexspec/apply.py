@@ -1,6 +1,6 @@
 """Executing a plan: upload changed templates, submit changed jobs, track them to the end.
 
-``apply_plan`` does what the ``Plan`` says and nothing else (there is no dry-run branch:
+``Applier.run`` does what the ``Plan`` says and nothing else (there is no dry-run branch:
 a dry run is ``plan``). The lock is written atomically after every step that changes
 remote state, and an intent is recorded *before* each job creation, so that an apply
 killed at any point loses nothing and a re-run never renders a job twice: a submission
@@ -38,7 +38,7 @@ from nexspec.plan import (
     TemplateChange,
     observed,
 )
-from nexspec.protocol import IDEMPOTENCY_TAG_PREFIX, MAX_BATCH_JOBS
+from nexspec.protocol import MAX_BATCH_JOBS, idempotency_tag
 from nexspec.redaction import public_url
 from nexspec.tracking import PollPolicy, Tracked, now_iso, poll_round, round_budget, wait_rounds
 
@@ -351,7 +351,7 @@ class Applier:
         job = self.target.jobs[change.name]
         previous = self.state.backend.jobs.get(change.name)
         attempt = previous.attempt + 1 if previous else 1
-        tag = f"{IDEMPOTENCY_TAG_PREFIX}{job.fingerprint.removeprefix('sha256:')[:20]}-{attempt}"
+        tag = idempotency_tag(job.fingerprint, attempt)
         entry = JobEntry(job.fingerprint, job.template, JobStatus.SUBMITTING, tag, attempt, inputs=job.inputs)
         return change.name, entry, self._payload(job, tag)
 
@@ -739,11 +739,6 @@ def _section(backend: BackendLock, instance: str) -> BackendLock:
 def _action(plan: Plan, name: str) -> JobAction | None:
     change = plan.job(name)
     return change.action if change is not None else None
-
-
-def apply_plan(plan: Plan, target: Target, client: ApiClient, **kwargs: object) -> ApplyResult:
-    """Execute ``plan``; the returned lock is what was written, even when jobs failed."""
-    return Applier(plan, target, client, **kwargs).run()  # type: ignore[arg-type]
 
 
 def hint_for(error: str) -> str:

@@ -233,9 +233,6 @@ class ApiClient:
         assert response is not None
         return [_remote_job(item) for item in _body_list(response, "jobs")]
 
-    def cancel_job(self, job_id: str) -> None:
-        self._send("PATCH", f"jobs/{job_id}/cancel", ok_statuses=frozenset({409}))
-
     def download(self, url: str, target: Path) -> bool:
         """Stream an output to ``target`` atomically; ``False`` if it is there with the same size.
 

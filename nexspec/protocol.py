@@ -24,7 +24,7 @@ UPLOAD_URL_TTL_SECONDS = 3600
 # Jobs nexspec submits carry this tag, derived from the job's fingerprint, so that an
 # ambiguous failure can be resolved by looking the job up instead of submitting it twice.
 IDEMPOTENCY_TAG_PREFIX = "nxs-"
-IDEMPOTENCY_TAG_LENGTH = 24
+IDEMPOTENCY_TAG_LENGTH = 20
 
 
 class JobState(StrEnum):
@@ -40,10 +40,6 @@ class JobState(StrEnum):
 
 TERMINAL_STATES = frozenset({JobState.FINISHED, JobState.ERROR, JobState.CANCELLED})
 CANCELLABLE_STATES = frozenset({JobState.QUEUED, JobState.PENDING})
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL_STATES
 
 
 class TemplateState(StrEnum):
@@ -62,6 +58,7 @@ JOB_LIST_SORTS = ("random", "newest_first", "oldest_first", "priority")
 OUTPUT_EXTENSIONS = {"video": "mp4", "image": "png", "aep": "zip"}
 
 
-def idempotency_tag(fingerprint: str) -> str:
-    """The tag that identifies a submission of the job with this fingerprint (hex digest)."""
-    return IDEMPOTENCY_TAG_PREFIX + fingerprint.removeprefix("sha256:")[:IDEMPOTENCY_TAG_LENGTH]
+def idempotency_tag(fingerprint: str, attempt: int) -> str:
+    """The tag of the ``attempt``-th submission of the job with this fingerprint: a retry is
+    never mistaken for the earlier, failed submission."""
+    return f"{IDEMPOTENCY_TAG_PREFIX}{fingerprint.removeprefix('sha256:')[:IDEMPOTENCY_TAG_LENGTH]}-{attempt}"
