@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import TOKEN, client
+from backend_kit import TOKEN, client
 
 from nexspec.server.embedded import EmbeddedServer
 

@@ -7,7 +7,7 @@ from typing import Any
 import av
 import httpx
 import pytest
-from conftest import Peer, job_for, upload_template, wait_job, wait_until
+from backend_kit import Peer, job_for, upload_template, wait_job, wait_until
 from lottie_docs import lottie_bytes
 
 from nexspec.server.embedded import EmbeddedServer
@@ -218,7 +218,7 @@ def test_join_validation(api: httpx.Client, body: dict[str, Any], field: str) ->
 
 
 def test_render_fast_renders_one_frame(data_dir: Any) -> None:
-    from conftest import client
+    from backend_kit import client
 
     from nexspec.server.embedded import start_embedded
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TOKEN, Peer, client, job_for, upload_template, wait_job, wait_until
+from backend_kit import TOKEN, Peer, client, job_for, upload_template, wait_job, wait_until
 from lottie_docs import lottie_bytes
 
 from nexspec.server.embedded import EmbeddedServer, start_embedded

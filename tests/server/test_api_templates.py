@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import job_for, upload_template, wait_job, wait_template
+from backend_kit import job_for, upload_template, wait_job, wait_template
 from lottie_docs import lottie, lottie_bytes, zipped
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TOKEN, client
+from backend_kit import TOKEN, client
 
 from nexspec.server.config import Faults, parse_duration, parse_faults
 from nexspec.server.embedded import EmbeddedServer, start_embedded

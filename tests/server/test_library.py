@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import job_for, wait_job
+from backend_kit import job_for, wait_job
 
 FONT = Path(__file__).resolve().parents[2] / "nexspec" / "fonts" / "DejaVuSans-Bold.ttf"
 

@@ -6,7 +6,7 @@ import json
 
 import av
 import httpx
-from conftest import Peer, wait_job, wait_template, wait_until
+from backend_kit import Peer, wait_job, wait_template, wait_until
 from lottie_docs import lottie_bytes
 
 from nexspec.server.embedded import EmbeddedServer

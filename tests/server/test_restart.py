@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 import httpx
-from conftest import TOKEN, Peer, client, job_for, upload_template, wait_job
+from backend_kit import TOKEN, Peer, client, job_for, upload_template, wait_job
 from lottie_docs import png_uri
 
 from nexspec.server.embedded import start_embedded

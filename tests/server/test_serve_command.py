@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TOKEN, client, job_for, upload_template, wait_job
+from backend_kit import TOKEN, client, job_for, upload_template, wait_job
 
 from nexspec.server.embedded import start_embedded
 

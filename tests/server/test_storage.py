@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import TOKEN, job_for
+from backend_kit import TOKEN, job_for
 from lottie_docs import lottie_bytes
 
 from nexspec.server.blobs import UrlSigner

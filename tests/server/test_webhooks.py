@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import httpx
-from conftest import Peer, job_for, wait_job, wait_until
+from backend_kit import Peer, job_for, wait_job, wait_until
 
 
 def _logged(api: httpx.Client, job_id: str, count: int) -> str:
