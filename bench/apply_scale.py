@@ -51,25 +51,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from slate_template import SLATE
 
 TOKEN = "bench-apply-scale-token-0123456789"
 LATENCY = "20ms"
 TERMINAL = {"finished", "error", "manually_cancelled"}
-TEXT = {"s": 20, "f": "DejaVuSans", "t": "slate", "j": 0, "tr": 0, "lh": 24, "ls": 0, "fc": [1, 1, 1]}
-STILL = {"o": {"a": 0, "k": 100}, "r": {"a": 0, "k": 0}, "p": {"a": 0, "k": [0, 0, 0]},
-         "a": {"a": 0, "k": [0, 0, 0]}, "s": {"a": 0, "k": [100, 100, 100]}}  # fmt: skip
-SLATE = {
-    "v": "5.7.4", "fr": 25, "ip": 0, "op": 25, "w": 160, "h": 90, "nm": "main", "ddd": 0, "assets": [],
-    "fonts": {"list": [{"fName": "DejaVuSans", "fFamily": "DejaVu Sans", "fStyle": "Book", "ascent": 75.9}]},
-    "layers": [
-        {"ddd": 0, "ind": 1, "ty": 5, "nm": "title", "ao": 0, "ip": 0, "op": 25, "st": 0, "bm": 0,
-         "ks": {**STILL, "p": {"a": 0, "k": [8, 50, 0]}},
-         "t": {"d": {"k": [{"s": TEXT, "t": 0}]}, "p": {}, "m": {"g": 1, "a": {"a": 0, "k": [0, 0]}},
-               "a": []}},
-        {"ddd": 0, "ind": 2, "ty": 1, "nm": "background", "ao": 0, "ip": 0, "op": 25, "st": 0, "bm": 0,
-         "sc": "#203040", "sw": 160, "sh": 90, "ks": STILL},
-    ],
-}  # fmt: skip
 SPEC = """\
 version: 1
 templates:
