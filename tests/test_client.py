@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import uploads
 from server.lottie_docs import lottie_bytes
 
 from nexspec.client import ApiClient, RetryPolicy, UploadInfo
@@ -55,19 +56,9 @@ def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[ApiClien
 
 
 def uploaded_template(client: ApiClient, tmp_path: Path) -> str:
-    created = client.create_template("lottie", "client test")
-    assert created.upload is not None
     source = tmp_path / "promo.json"
     source.write_bytes(lottie_bytes())
-    client.upload(created.upload, source)
-    for _ in range(6000):
-        template = client.get_template(created.id)
-        assert template is not None
-        if template.status in {"uploaded", "error"}:
-            assert template.status == "uploaded", template
-            return created.id
-        time.sleep(0.01)
-    raise AssertionError("the template was never processed")
+    return uploads.uploaded_template(client, source, "client test")
 
 
 # --- errors from a real server ---------------------------------------------------------------

@@ -4,7 +4,6 @@ interval between rounds (with a fake clock).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from server.lottie_docs import lottie_bytes
+from uploads import uploaded_template
 
 from nexspec.client import ApiClient
 from nexspec.lock import BackendLock, JobEntry, JobStatus, TemplateEntry
@@ -92,17 +92,7 @@ def template_id(local_server: EmbeddedServer, tmp_path_factory: pytest.TempPathF
     source = tmp_path_factory.mktemp("tracking") / "promo.json"
     source.write_bytes(lottie_bytes())
     with ApiClient.connect(local_server.base_url, local_server.token) as client:
-        created = client.create_template("lottie", "tracking")
-        assert created.upload is not None
-        client.upload(created.upload, source)
-        for _ in range(6000):
-            template = client.get_template(created.id)
-            assert template is not None
-            if template.status in {"uploaded", "error"}:
-                assert template.status == "uploaded", template
-                return created.id
-            time.sleep(0.01)
-    raise AssertionError("the template was never processed")
+        return uploaded_template(client, source, "tracking")
 
 
 @pytest.fixture
