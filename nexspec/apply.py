@@ -425,28 +425,22 @@ class Applier:
         self._give_up(pending)
 
     def _accepted(self, name: str, entry: JobEntry, created: CreatedJob) -> None:
-        status = job_status(created.status)
+        self._submitted(name, entry, created.id, created.status, created.output_url, now_iso(), created.id)
+        if created.missing_fonts:
+            fonts = ", ".join(created.missing_fonts)
+            self.emit(Event(EventKind.NOTE, name, message=f"missing fonts: {fonts}"))
+
+    def _submitted(
+        self, name: str, entry: JobEntry, job_id: str, status: str, url: str | None, at: str, note: str
+    ) -> None:
+        """Record a job the backend holds, whether this run created it or found it by its tag."""
         self._set_job(
             name,
-            replace(
-                entry,
-                id=created.id,
-                status=status,
-                output_url=public_url(created.output_url),
-                submitted_at=now_iso(),
-            ),
+            replace(entry, id=job_id, status=job_status(status), output_url=public_url(url), submitted_at=at),
         )
         self.state.submitted += 1
-        self._remember_url(name, created.output_url)
-        self.emit(Event(EventKind.SUBMITTED, name, status=created.status, message=created.id))
-        if created.missing_fonts:
-            self.emit(
-                Event(
-                    EventKind.NOTE,
-                    name,
-                    message=f"missing fonts: {', '.join(created.missing_fonts)}",
-                )
-            )
+        self._remember_url(name, url)
+        self.emit(Event(EventKind.SUBMITTED, name, status=status, message=note))
 
     def _rejected(self, name: str, entry: JobEntry, error: str) -> None:
         self._set_job(name, replace(entry, status=JobStatus.ERROR, error=error))
@@ -529,26 +523,9 @@ class Applier:
         return next((job for job in candidates if job.id not in claimed), None)
 
     def _adopt(self, name: str, entry: JobEntry, remote: RemoteJob) -> None:
-        status = job_status(remote.status)
-        self._set_job(
-            name,
-            replace(
-                entry,
-                id=remote.id,
-                status=status,
-                output_url=public_url(remote.output_url),
-                submitted_at=remote.created_at or now_iso(),
-            ),
-        )
-        self.state.submitted += 1
-        self.emit(
-            Event(
-                EventKind.SUBMITTED,
-                name,
-                status=remote.status,
-                message=f"{remote.id} (found by its tag)",
-            )
-        )
+        at = remote.created_at or now_iso()
+        note = f"{remote.id} (found by its tag)"
+        self._submitted(name, entry, remote.id, remote.status, remote.output_url, at, note)
 
     def _reconcile_interrupted(self) -> None:
         """Jobs a killed apply meant to submit: adopt them if they exist, else leave them to submit."""
