@@ -387,21 +387,12 @@ def _apply_request(root: Path, plan_file: Path | None, options: dict[str, Any]) 
         options=ApplyOptions(
             parallelism=options["parallelism"], wait=not options["no_wait"], timeout=options["timeout"]
         ),
-        download_dir=_download_dir(root, options["download"]),
+        download_dir=options["download"].resolve() if options["download"] is not None else None,
         lock_timeout=options["lock_timeout"],
         faults=options["faults"],
         render_fast=options["render_fast"],
         workers=options["workers"],
     )
-
-
-def _download_dir(root: Path, option: Path | None) -> Path | None:
-    if option is not None:
-        return option.resolve()
-    from nexspec.spec import require_project
-
-    spec_download = require_project(root).download
-    return root / spec_download if spec_download else None
 
 
 def _sink(fmt: str) -> Any:

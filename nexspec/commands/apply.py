@@ -89,6 +89,7 @@ def apply_project(
             prune=request.prune,
         )
         plan = _saved(planned, request.plan_file) if request.plan_file else planned.plan
+        request = replace(request, download_dir=_download_dir(request, planned))
         on_plan(plan)
         downloads = _missing_downloads(planned, plan, request.download_dir)
         if not _work(plan) and not downloads:
@@ -96,6 +97,14 @@ def apply_project(
         if _work(plan) and not confirm(plan):
             raise Cancelled("apply cancelled; nothing was changed")
         return ApplyOutcome(plan, _execute(request, planned, plan, environ, emit))
+
+
+def _download_dir(request: ApplyRequest, planned: PlannedProject) -> Path | None:
+    """``--download DIR``, else the spec's ``download:`` (relative to the project)."""
+    if request.download_dir is not None:
+        return request.download_dir
+    project = planned.state.validation.project
+    return request.root / project.download if project is not None and project.download else None
 
 
 def _work(plan: Plan) -> bool:
